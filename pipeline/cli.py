@@ -1,0 +1,116 @@
+"""Command line: argument parsing and exit codes only.
+
+Exit codes: 0 the run completed (quarantined inputs or not); 1 the run could not
+complete (output folder unwritable or locked, internal error); 2 usage error
+(bad option, an input that matches nothing, invalid params); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from pipeline import __version__
+
+DEFAULT_INPUT = "data/sample"
+DEFAULT_OUT = "data/processed"
+DEFAULT_PARAMS = "params.yaml"
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
+        raise UsageError(message)
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", nargs="+", action="extend", metavar="PATH",
+                   help=f"files, folders (recursive) or globs; default: {DEFAULT_INPUT}/")
+    p.add_argument("--out", "-o", metavar="DIR", default=DEFAULT_OUT,
+                   help=f"output folder (default: {DEFAULT_OUT}/)")
+    p.add_argument("--params", metavar="FILE",
+                   help=f"parameters file (default: ./{DEFAULT_PARAMS} if present, else built-in defaults)")
+    p.add_argument("--workers", "-w", type=_positive_int, metavar="N",
+                   help="worker processes (default: run.workers in params, else every core)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="frstance", description="Where the news stands on regulating facial recognition.")
+    parser.add_argument("--version", action="version", version=f"frstance {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    run = sub.add_parser("run", help="run every stage over the inputs and write all tables")
+    _add_run_args(run)
+    ingest = sub.add_parser("ingest", help="read inputs into articles.parquet and quarantine.parquet")
+    _add_run_args(ingest)
+    return parser
+
+
+def _summary(manifest: dict, out: Path) -> str:
+    c = manifest["counts"]
+    return (
+        f"frstance: {c['inputs_read']} inputs read from {c['files']} files = {c['ingested']} ingested "
+        f"({c['near_duplicates']} near-duplicates, {c['with_warnings']} with warnings) + "
+        f"{c['duplicates']} duplicates + {c['quarantined']} quarantined -> {out}"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.config import ParamsError, load_params
+    from pipeline.ingest.discover import InputError
+    from pipeline.run import run
+    from pipeline.store import OutputError
+
+    params_file = args.params
+    if params_file is None and Path(DEFAULT_PARAMS).is_file():
+        params_file = DEFAULT_PARAMS
+    inputs = args.input
+    if not inputs:
+        if not Path(DEFAULT_INPUT).is_dir():
+            raise UsageError(f"no --input given and there is no {DEFAULT_INPUT}/ folder here")
+        inputs = [DEFAULT_INPUT]
+    try:
+        params = load_params(params_file)
+    except ParamsError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    try:
+        manifest = run(inputs, out, params, params_file=params_file, workers=args.workers,
+                       progress=not args.quiet and sys.stderr.isatty(), command=args.command)
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    except OutputError as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 1
+    print(_summary(manifest, out))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            raise UsageError("missing COMMAND (run, ingest); see frstance --help")
+        return _run(args)
+    except UsageError as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("frstance: interrupted", file=sys.stderr)
+        return 130

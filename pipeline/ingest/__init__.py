@@ -1,0 +1,1 @@
+"""Ingest: input files -> article rows and quarantine rows. Never imports spaCy."""

@@ -1,0 +1,137 @@
+"""The news aggregator's Markdown with YAML front matter.
+
+A record looks like::
+
+    ---
+    title: "..."
+    excerpt: "..."
+    publishedDateTime: 2020-07-02T19:21:00Z
+    webUrl: "https://..."
+    provider: {name: ..., domain: ...}
+    topics: [Computer Vision, AI]
+    related:
+      - {title: ..., excerpt: ..., publishedDateTime: ..., webUrl: ..., provider: {...}}
+    ---
+    optional body
+
+The record becomes one article and each ``related`` entry another, linked by
+``related_to``. The YAML is read with libyaml's safe loader after an event-level
+check that refuses aliases (exponential "billion laughs" expansion) and nesting
+deeper than any news record needs (which would exhaust the C stack); tags such as
+``!!python/object`` are refused by the safe loader and never executed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from pipeline.ingest.records import Quarantined, RawRecord
+
+KIND = "frontmatter"
+RELATED_KIND = "related"
+
+_HANDLER = YAMLHandler()
+_MAX_DEPTH = 32
+_MAX_EVENTS = 200_000
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def looks_like_front_matter(text: str) -> bool:
+    """True when the document opens with a ``---`` line (after optional blank lines)."""
+    return _HANDLER.detect(text.lstrip("\n"))
+
+
+class HostileYAML(ValueError):
+    pass
+
+
+def _check_events(fm: str) -> None:
+    """Refuse aliases, deep nesting and huge event counts before anything is constructed."""
+    depth = 0
+    for n, event in enumerate(yaml.parse(fm, Loader=_Loader)):
+        if isinstance(event, yaml.AliasEvent):
+            raise HostileYAML(
+                f"YAML alias *{event.anchor} refused: news records never need aliases, and they "
+                "allow exponential expansion"
+            )
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > _MAX_DEPTH:
+                raise HostileYAML(f"YAML nested deeper than {_MAX_DEPTH} levels")
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+        if n > _MAX_EVENTS:
+            raise HostileYAML(f"YAML has more than {_MAX_EVENTS} nodes")
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for the opening ---
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    detail = f"{context}: {problem}" if context else str(problem)
+    return line, detail[:500]
+
+
+def _record(meta: dict[str, Any], source_path: str, kind: str, body: Any = None) -> RawRecord:
+    url = meta.get("webUrl") or meta.get("originalUrl") or meta.get("url")
+    published = meta.get("publishedDateTime", meta.get("date"))
+    return RawRecord(
+        source_path=source_path,
+        kind=kind,
+        url=url,
+        title=meta.get("title"),
+        excerpt=meta.get("excerpt"),
+        body=body,
+        published=published,
+        provider=meta.get("provider"),
+        topics=meta.get("topics"),
+    )
+
+
+def read_front_matter(text: str, source_path: str) -> Iterator[RawRecord | Quarantined]:
+    """Yield the record and its related entries, or quarantine rows saying what is wrong."""
+    text = text.lstrip("\n")
+    try:
+        fm, body = _HANDLER.split(text)
+    except ValueError:
+        yield Quarantined(source_path, "front_matter_unclosed",
+                          "the front matter opens with --- but no closing --- line follows",
+                          input_kind=KIND)
+        return
+    try:
+        _check_events(fm)
+        meta = yaml.load(fm, Loader=_Loader)
+    except HostileYAML as exc:
+        yield Quarantined(source_path, "yaml_hostile", str(exc), input_kind=KIND)
+        return
+    except yaml.YAMLError as exc:
+        line, detail = _yaml_problem(exc)
+        yield Quarantined(source_path, "yaml_error", detail, line=line, input_kind=KIND)
+        return
+    if not isinstance(meta, dict):
+        yield Quarantined(source_path, "front_matter_not_mapping",
+                          f"the front matter is a {type(meta).__name__}, not a mapping of fields",
+                          input_kind=KIND)
+        return
+    parent = _record(meta, source_path, KIND, body=body.strip() or None)
+    yield parent
+    related = meta.get("related")
+    if related is None:
+        return
+    if not isinstance(related, list):
+        parent.warnings.append(f"related: expected a list, got {type(related).__name__}; ignored")
+        return
+    for i, entry in enumerate(related):
+        if not isinstance(entry, dict):
+            yield Quarantined(source_path, "not_an_object",
+                              f"related entry is a {type(entry).__name__}, not a mapping",
+                              item=f"related[{i}]", input_kind=RELATED_KIND)
+            continue
+        child = _record(entry, source_path, RELATED_KIND)
+        child.parent = parent
+        child.item = f"related[{i}]"
+        yield child

@@ -1,0 +1,213 @@
+"""The stages in order: discover -> read -> de-duplicate -> write, with a manifest.
+
+The stage functions take and return rows / tables; this module wires them together,
+and hands tables to :mod:`pipeline.store` for writing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import hashlib
+import importlib.metadata as md
+import os
+import platform
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pyarrow as pa
+from tqdm.auto import tqdm
+
+from pipeline import __version__
+from pipeline.config import Params
+from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
+from pipeline.ingest.discover import Discovery, discover
+from pipeline.ingest.reader import FileResult, read_file
+from pipeline.ingest.records import Quarantined
+from pipeline.schemas import ARTICLES, QUARANTINE
+from pipeline.store import OutputError, OutputLock, write_json, write_table
+
+MANIFEST = "run_manifest.json"
+_LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "PyYAML",
+              "python-frontmatter", "datasketch", "python-dateutil", "tqdm", "dvc")
+
+
+@dataclass
+class IngestResult:
+    articles: pa.Table
+    quarantine: pa.Table
+    counts: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _read_one(args: tuple[str, Path, Any]) -> FileResult:
+    shown, path, ingest_params = args
+    return read_file(shown, path, ingest_params)
+
+
+def read_files(
+    files: list[tuple[str, Path]], params: Params, workers: int = 1, progress: bool = False
+) -> Iterator[FileResult]:
+    """Read every file, in the order given, with ``workers`` processes."""
+    jobs = [(shown, path, params.ingest) for shown, path in files]
+    bar = tqdm(total=len(jobs), unit="file", desc="ingest", disable=not progress, leave=False)
+    try:
+        if workers <= 1 or len(jobs) < 2:
+            for job in jobs:
+                yield _read_one(job)
+                bar.update()
+        else:
+            chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+            with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+                for result in pool.map(_read_one, jobs, chunksize=chunk):
+                    yield result
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def build_tables(
+    results: Iterable[FileResult], discovery: Discovery, params: Params
+) -> IngestResult:
+    """Collapse exact duplicates, mark near-duplicates and build the two tables."""
+    rows: list[dict[str, Any]] = []
+    quarantined: list[Quarantined] = list(discovery.problems)
+    by_kind: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for res in results:
+        rows.extend(res.articles)
+        quarantined.extend(res.quarantined)
+        by_kind.update(r["input_kind"] for r in res.articles)
+    t_read = time.perf_counter() - t0
+    n_records = len(rows)
+    t1 = time.perf_counter()
+    articles, n_dups = collapse_exact(rows)
+    n_near = mark_near_duplicates(articles, params.dedup)
+    t_dedup = time.perf_counter() - t1
+    quarantined.sort(key=lambda q: (q.source_path, q.line or 0, q.item or "", q.reason, q.detail))
+    counts = {
+        "files": len(discovery.files),
+        "inputs_read": n_records + len(quarantined),
+        "ingested": len(articles),
+        "duplicates": n_dups,
+        "quarantined": len(quarantined),
+        "near_duplicates": n_near,
+        "with_warnings": sum(1 for a in articles if a["warnings"]),
+        "skipped_hidden": discovery.skipped_hidden,
+        "records_by_kind": dict(sorted(by_kind.items())),
+        "quarantined_by_reason": dict(sorted(Counter(q.reason for q in quarantined).items())),
+    }
+    assert counts["inputs_read"] == counts["ingested"] + counts["duplicates"] + counts["quarantined"]
+    return IngestResult(
+        articles=ARTICLES.from_rows(articles),
+        quarantine=QUARANTINE.from_rows(q.as_row() for q in quarantined),
+        counts=counts,
+        timings={"read": round(t_read, 4), "dedup": round(t_dedup, 4)},
+    )
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+def _files_digest(files: list[tuple[str, Path]]) -> tuple[str, int]:
+    h = hashlib.sha256()
+    total = 0
+    for shown, path in files:
+        try:
+            st = path.stat()
+            size, mtime = st.st_size, st.st_mtime_ns
+        except OSError:
+            size, mtime = -1, -1
+        total += max(size, 0)
+        h.update(f"{shown}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest(), total
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run(
+    inputs: list[str],
+    out: Path,
+    params: Params,
+    *,
+    params_file: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    command: str = "run",
+) -> dict[str, Any]:
+    """Run the pipeline over ``inputs`` into ``out``; returns the manifest it wrote.
+
+    Raises ``InputError`` (usage) before any work, ``OutputError`` when ``out`` cannot be
+    written or another run holds it.
+    """
+    started = dt.datetime.now(dt.timezone.utc)
+    workers = workers or params.run.workers or default_workers()
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    out = Path(out)
+    discovery = discover(inputs, exclude=[out], skip_hidden=params.ingest.skip_hidden)
+    timings["discover"] = round(time.perf_counter() - t, 4)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
+    with OutputLock(out):
+        result = build_tables(read_files(discovery.files, params, workers, progress), discovery, params)
+        timings.update(result.timings)
+        t = time.perf_counter()
+        try:
+            write_table(ARTICLES, result.articles, out)
+            write_table(QUARANTINE, result.quarantine, out)
+        except OSError as exc:
+            raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
+        timings["write"] = round(time.perf_counter() - t, 4)
+        digest, total_bytes = _files_digest(discovery.files)
+        manifest = {
+            "frstance_version": __version__,
+            "command": command,
+            "argv": sys.argv[1:],
+            "started_at": started.isoformat(),
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "inputs": list(inputs),
+            "files": {
+                "count": len(discovery.files),
+                "bytes": total_bytes,
+                "digest": digest,
+                "first": [shown for shown, _ in discovery.files[:1000]],
+            },
+            "counts": result.counts,
+            "stages": ["ingest"],
+            "tables": {
+                ARTICLES.name: {"file": ARTICLES.file, "rows": result.articles.num_rows},
+                QUARANTINE.name: {"file": QUARANTINE.file, "rows": result.quarantine.num_rows},
+            },
+            "params_file": params_file,
+            "params_sha256": params.digest(),
+            "params": params.to_dict(),
+            "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
+            "versions": {
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+                **{lib: _version(lib) for lib in _LIBRARIES},
+            },
+            "workers": workers,
+            "timings_s": timings,
+        }
+        try:
+            write_json(manifest, out / MANIFEST)
+        except OSError as exc:
+            raise OutputError(f"cannot write {out / MANIFEST}: {exc.strerror or exc}") from exc
+    return manifest

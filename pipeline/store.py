@@ -1,0 +1,161 @@
+"""The only place that writes outputs: atomic table and JSON writes, and the output lock.
+
+Every file is written to a temporary name in the same folder, flushed to disk, then
+renamed over the old one (``os.replace`` is atomic on POSIX), so a crash or a full
+disk leaves either the previous table or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.schemas import TableSpec
+
+LOCK_NAME = ".frstance.lock"
+
+
+class OutputError(RuntimeError):
+    """The output folder cannot be written, or another run holds it."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` then rename ``tmp`` over ``path``; on any failure remove ``tmp``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def write_table(spec: TableSpec, table: pa.Table, folder: Path) -> Path:
+    """Write ``table`` (which must have exactly ``spec``'s schema) as ``folder/spec.file``."""
+    if not table.schema.equals(spec.schema, check_metadata=False):
+        raise ValueError(f"table {spec.name} does not match its schema in pipeline/schemas.py")
+    path = Path(folder) / spec.file
+    atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(spec.schema.metadata),
+                                                  tmp, compression="zstd"))
+    return path
+
+
+def write_json(obj: Any, path: Path) -> Path:
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+    atomic_write(Path(path), write)
+    return Path(path)
+
+
+def read_table(spec: TableSpec, folder: Path) -> pa.Table:
+    return pq.read_table(Path(folder) / spec.file, schema=spec.schema)
+
+
+# --------------------------------------------------------------------------- lock
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class OutputLock:
+    """An exclusive lock on an output folder, so two runs never interleave their writes.
+
+    The lock file records host and pid; a lock left by a process that no longer runs on
+    this host is stale and is taken over.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_NAME
+        self.held = False
+
+    def acquire(self) -> "OutputLock":
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is not None and not self._stale(holder):
+                    raise OutputError(
+                        f"{self.path.parent} is in use by another frstance run (pid {holder.get('pid')} "
+                        f"on {holder.get('host')}); wait for it to finish or use another --out"
+                    ) from None
+                try:
+                    self.path.unlink()
+                except FileNotFoundError:
+                    pass
+                continue
+            except OSError as exc:
+                raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            self.held = True
+            return self
+        raise OutputError(f"cannot take the lock {self.path}")
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            # Unreadable or half-written lock: treat as held if very recent, else stale.
+            try:
+                age = time.time() - self.path.stat().st_mtime
+            except OSError:
+                return None
+            return {"pid": None, "host": "?"} if age < 10 else None
+
+    @staticmethod
+    def _stale(holder: dict[str, Any]) -> bool:
+        pid = holder.get("pid")
+        if holder.get("host") != socket.gethostname() or not isinstance(pid, int):
+            return False
+        return not _pid_alive(pid)
+
+    def release(self) -> None:
+        if self.held:
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
+            self.held = False
+
+    def __enter__(self) -> "OutputLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
