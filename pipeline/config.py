@@ -85,7 +85,7 @@ class IngestParams:
 class DedupParams:
     """Near-duplicate detection by MinHash LSH over word shingles, verified by exact Jaccard."""
 
-    threshold: float = 0.8
+    threshold: float = 0.7
     num_perm: int = 128
     shingle_words: int = 3
     seed: int = 1
