@@ -79,15 +79,15 @@ def _run(args: argparse.Namespace) -> int:
     params_file = args.params
     if params_file is None and Path(DEFAULT_PARAMS).is_file():
         params_file = DEFAULT_PARAMS
+    try:
+        params = load_params(params_file)
+    except ParamsError as exc:
+        raise UsageError(str(exc)) from None
     inputs = args.input
     if not inputs:
         if not Path(DEFAULT_INPUT).is_dir():
             raise UsageError(f"no --input given and there is no {DEFAULT_INPUT}/ folder here")
         inputs = [DEFAULT_INPUT]
-    try:
-        params = load_params(params_file)
-    except ParamsError as exc:
-        raise UsageError(str(exc)) from None
     out = Path(args.out)
     try:
         manifest = run(inputs, out, params, params_file=params_file, workers=args.workers,

@@ -79,6 +79,20 @@ def read_table(spec: TableSpec, folder: Path) -> pa.Table:
     return pq.read_table(Path(folder) / spec.file, schema=spec.schema)
 
 
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete temporary files left in ``folder`` by writers that were killed (their pid is gone)."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp-*"):
+        pid = tmp.name.rsplit(".tmp-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
 # --------------------------------------------------------------------------- lock
 
 
@@ -125,6 +139,7 @@ class OutputLock:
             with os.fdopen(fd, "w") as fh:
                 json.dump(me, fh)
             self.held = True
+            remove_stale_temp_files(self.path.parent)
             return self
         raise OutputError(f"cannot take the lock {self.path}")
 

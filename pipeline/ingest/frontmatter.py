@@ -67,9 +67,11 @@ def _check_events(fm: str) -> None:
             raise HostileYAML(f"YAML has more than {_MAX_EVENTS} nodes")
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> tuple[int | None, str]:
+def _yaml_problem(exc: yaml.YAMLError, skipped_lines: int) -> tuple[int | None, str]:
     mark = getattr(exc, "problem_mark", None)
-    line = mark.line + 2 if mark is not None else None  # +1 for 1-based, +1 for the opening ---
+    # The front matter string starts right after the opening "---" (its line 0 is the rest of
+    # that line), so its 0-based line n is the file's 1-based line n + 1.
+    line = mark.line + 1 + skipped_lines if mark is not None else None
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     detail = f"{context}: {problem}" if context else str(problem)
@@ -94,7 +96,9 @@ def _record(meta: dict[str, Any], source_path: str, kind: str, body: Any = None)
 
 def read_front_matter(text: str, source_path: str) -> Iterator[RawRecord | Quarantined]:
     """Yield the record and its related entries, or quarantine rows saying what is wrong."""
-    text = text.lstrip("\n")
+    stripped = text.lstrip("\n")
+    skipped_lines = len(text) - len(stripped)
+    text = stripped
     try:
         fm, body = _HANDLER.split(text)
     except ValueError:
@@ -109,7 +113,7 @@ def read_front_matter(text: str, source_path: str) -> Iterator[RawRecord | Quara
         yield Quarantined(source_path, "yaml_hostile", str(exc), input_kind=KIND)
         return
     except yaml.YAMLError as exc:
-        line, detail = _yaml_problem(exc)
+        line, detail = _yaml_problem(exc, skipped_lines)
         yield Quarantined(source_path, "yaml_error", detail, line=line, input_kind=KIND)
         return
     if not isinstance(meta, dict):
