@@ -154,3 +154,33 @@ def test_front_matter_record_with_body(tmp_path):
     # the excerpt is the body's opening, so it is not repeated; a later --- line stays in the body
     assert art["text"] == "Ban passes\n\nThe council voted 6-1 on Thursday.\n\n---\n\nMore."
     assert art["canonical_url"] == "https://d.example/x"
+
+
+def _stringify(value):
+    import datetime as _dt
+    if isinstance(value, dict):
+        return {str(k): _stringify(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stringify(v) for v in value]
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, _dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return None if value is None else str(value)
+
+
+def test_event_yaml_loader_agrees_with_safe_load_on_every_record(shared):
+    from frontmatter.default_handlers import YAMLHandler
+
+    from pipeline.ingest.frontmatter import load_yaml
+
+    paths = sorted((shared / "corpus" / "records").glob("*.md")) + [shared / "seeds" / "000_28f8a13669a1b60c.txt"]
+    paths += sorted((Path(__file__).parents[1] / "data" / "sample" / "records").glob("*.md"))
+    for path in paths:
+        fm, _ = YAMLHandler().split(path.read_text(encoding="utf-8"))
+        ours, reference = load_yaml(fm), _stringify(yaml.safe_load(fm))
+        assert ours.keys() == reference.keys(), path.name
+        for key in ("title", "excerpt", "webUrl"):
+            assert ours.get(key) == reference.get(key), (path.name, key)
+        assert [r.get("webUrl") for r in ours.get("related") or []] == \
+            [r.get("webUrl") for r in reference.get("related") or []]

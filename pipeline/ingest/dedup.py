@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from typing import Any
 
 from datasketch import MinHash, MinHashLSH
@@ -88,18 +89,19 @@ def _original_key(row: dict[str, Any]) -> tuple:
 def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int:
     """Set ``duplicate_of`` / ``duplicate_similarity`` in place. Returns how many rows were marked."""
     sets = [shingles(r["text"], params.shingle_words) for r in rows]
+    indexed = [i for i, sh in enumerate(sets) if sh]
+    # One set of permutations for all documents (MinHash.bulk); crc32 is a fast, stable
+    # 32-bit hash of each shingle, spread further by MinHash's own random permutations.
+    hashes = MinHash.bulk(
+        [[s.encode("utf-8") for s in sorted(sets[i])] for i in indexed],
+        num_perm=params.num_perm, seed=params.seed, hashfunc=zlib.crc32,
+    )
     # LSH only proposes candidates; exact Jaccard decides. Banding for a lower threshold
     # keeps recall at the real threshold near 1 (a pair at 0.7 is proposed with p ~ 0.99).
     lsh = MinHashLSH(threshold=max(0.3, params.threshold - 0.2), num_perm=params.num_perm)
-    hashes: list[MinHash | None] = []
-    for i, sh in enumerate(sets):
-        if not sh:
-            hashes.append(None)
-            continue
-        m = MinHash(num_perm=params.num_perm, seed=params.seed)
-        m.update_batch([s.encode("utf-8") for s in sorted(sh)])
-        lsh.insert(i, m)
-        hashes.append(m)
+    with lsh.insertion_session() as session:
+        for i, m in zip(indexed, hashes):
+            session.insert(i, m)
 
     parent = list(range(len(rows)))
 
@@ -109,14 +111,14 @@ def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int
             i = parent[i]
         return i
 
-    for i, m in enumerate(hashes):
-        if m is None:
-            continue
+    for i, m in zip(indexed, hashes):
         for j in lsh.query(m):
-            if j > i and _jaccard(sets[i], sets[j]) >= params.threshold:
-                ri, rj = find(i), find(j)
-                if ri != rj:
-                    parent[max(ri, rj)] = min(ri, rj)
+            if j <= i:
+                continue
+            ri, rj = find(i), find(j)
+            # already in one cluster: no need to verify (keeps big clusters near-linear)
+            if ri != rj and _jaccard(sets[i], sets[j]) >= params.threshold:
+                parent[max(ri, rj)] = min(ri, rj)
 
     clusters: dict[int, list[int]] = {}
     for i in range(len(rows)):

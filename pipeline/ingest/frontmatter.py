@@ -15,10 +15,10 @@ A record looks like::
     optional body
 
 The record becomes one article and each ``related`` entry another, linked by
-``related_to``. The YAML is read with libyaml's safe loader after an event-level
-check that refuses aliases (exponential "billion laughs" expansion) and nesting
-deeper than any news record needs (which would exhaust the C stack); tags such as
-``!!python/object`` are refused by the safe loader and never executed.
+``related_to``. The YAML is read from libyaml's parse events (see :func:`load_yaml`), which
+refuse aliases (exponential "billion laughs" expansion) and nesting
+deeper than any news record needs (which would exhaust the C stack); no YAML
+constructor ever runs, so tags such as ``!!python/object`` are refused, never executed.
 """
 
 from __future__ import annotations
@@ -48,23 +48,77 @@ class HostileYAML(ValueError):
     pass
 
 
-def _check_events(fm: str) -> None:
-    """Refuse aliases, deep nesting and huge event counts before anything is constructed."""
-    depth = 0
+class DisallowedTag(ValueError):
+    pass
+
+
+_STR_TAGS = {None, "!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp",
+             "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"}
+_NULLS = {"", "~", "null", "Null", "NULL"}
+_NO_KEY = object()
+
+
+def _check_tag(tag: str | None, allowed: set[str | None], mark: Any) -> None:
+    if tag not in allowed:
+        line = f" (line {mark.line + 1})" if mark is not None else ""
+        raise DisallowedTag(f"YAML tag {tag} is not allowed in a news record{line}; nothing was executed")
+
+
+def load_yaml(fm: str) -> Any:
+    """Build plain Python data from libyaml's parse events, refusing what a news record never needs.
+
+    Scalars stay strings (plain empty / ``null`` / ``~`` become None; dates and numbers
+    are read later by the fields that need them), so no YAML constructor runs at all:
+    no object can be created from a tag. Aliases (exponential "billion laughs"
+    expansion), nesting deeper than ``_MAX_DEPTH`` and more than ``_MAX_EVENTS`` nodes
+    raise :class:`HostileYAML`; tags other than the standard scalar / collection ones
+    raise :class:`DisallowedTag`; malformed YAML raises ``yaml.YAMLError`` with its position.
+    """
+    stack: list[list[Any]] = []  # [container, pending mapping key]
+    root: Any = None
+    done = False
+
+    def add(value: Any) -> None:
+        nonlocal root, done
+        if not stack:
+            root, done = value, True
+            return
+        frame = stack[-1]
+        container = frame[0]
+        if isinstance(container, list):
+            container.append(value)
+        elif frame[1] is _NO_KEY:
+            if isinstance(value, (list, dict)):
+                raise HostileYAML("YAML mapping key is a collection")
+            frame[1] = value
+        else:
+            container[frame[1]] = value
+            frame[1] = _NO_KEY
+
     for n, event in enumerate(yaml.parse(fm, Loader=_Loader)):
-        if isinstance(event, yaml.AliasEvent):
+        if n > _MAX_EVENTS:
+            raise HostileYAML(f"YAML has more than {_MAX_EVENTS:,} nodes")
+        if isinstance(event, yaml.ScalarEvent):
+            _check_tag(event.tag, _STR_TAGS, event.start_mark)
+            plain = event.implicit[0] and event.style is None
+            add(None if plain and event.value in _NULLS else event.value)
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            seq = isinstance(event, yaml.SequenceStartEvent)
+            _check_tag(event.tag, {None, "!", "tag:yaml.org,2002:seq" if seq else "tag:yaml.org,2002:map"},
+                       event.start_mark)
+            if len(stack) >= _MAX_DEPTH:
+                raise HostileYAML(f"YAML nested deeper than {_MAX_DEPTH} levels")
+            stack.append([[] if seq else {}, _NO_KEY])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            add(stack.pop()[0])
+        elif isinstance(event, yaml.AliasEvent):
             raise HostileYAML(
                 f"YAML alias *{event.anchor} refused: news records never need aliases, and they "
                 "allow exponential expansion"
             )
-        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-            depth += 1
-            if depth > _MAX_DEPTH:
-                raise HostileYAML(f"YAML nested deeper than {_MAX_DEPTH} levels")
-        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-            depth -= 1
-        if n > _MAX_EVENTS:
-            raise HostileYAML(f"YAML has more than {_MAX_EVENTS} nodes")
+        elif isinstance(event, yaml.DocumentStartEvent) and done:
+            raise HostileYAML("more than one YAML document in the front matter")
+    return root
 
 
 def _yaml_problem(exc: yaml.YAMLError, skipped_lines: int) -> tuple[int | None, str]:
@@ -107,10 +161,12 @@ def read_front_matter(text: str, source_path: str) -> Iterator[RawRecord | Quara
                           input_kind=KIND)
         return
     try:
-        _check_events(fm)
-        meta = yaml.load(fm, Loader=_Loader)
+        meta = load_yaml(fm)
     except HostileYAML as exc:
         yield Quarantined(source_path, "yaml_hostile", str(exc), input_kind=KIND)
+        return
+    except DisallowedTag as exc:
+        yield Quarantined(source_path, "yaml_error", str(exc), input_kind=KIND)
         return
     except yaml.YAMLError as exc:
         line, detail = _yaml_problem(exc, skipped_lines)

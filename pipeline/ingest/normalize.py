@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import html
 import re
 import unicodedata
@@ -133,14 +134,19 @@ def canonical_url(url: str, tracking_params: tuple[str, ...]) -> str | None:
     netloc = host
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{host}:{port}"
-    patterns = [p.lower() for p in tracking_params]
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not any(fnmatch.fnmatchcase(k.lower(), p) for p in patterns)
-    ]
-    query.sort()
-    return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+    query = ""
+    if parts.query:
+        tracking = _tracking_regex(tracking_params)
+        kept = sorted(
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not tracking.match(k.lower())
+        )
+        query = urlencode(kept)
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+@functools.lru_cache(maxsize=8)
+def _tracking_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns) or r"(?!)")
 
 
 def domain_of(canonical: str | None) -> str | None:
