@@ -84,7 +84,7 @@ ARTICLES = TableSpec(
         Column("related_to", pa.string(), "For an aggregator `related` entry: the article_id of the "
                "record it was listed under."),
         Column("input_kind", pa.string(), "Reader of the chosen source: frontmatter, related, "
-               "plaintext, jsonl, csv or parquet.", nullable=False),
+               "plaintext, jsonl, json, csv or parquet.", nullable=False),
         Column("source_path", pa.string(), "File of the chosen source.", nullable=False),
         Column("source_line", pa.int64(), "1-based line (JSONL, CSV) or row (Parquet) of the chosen "
                "source; null for whole-file documents."),
@@ -137,3 +137,27 @@ QUARANTINE = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {t.name: t for t in (ARTICLES, QUARANTINE)}
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_list(t):
+        return f"list<{_type_name(t.value_type)}>"
+    if pa.types.is_struct(t):
+        return "struct<" + ", ".join(f"{f.name}: {_type_name(f.type)}" for f in t) + ">"
+    return str(t)
+
+
+def markdown() -> str:
+    """The README's table documentation, generated from the schemas (a test keeps them equal)."""
+    parts = []
+    for spec in TABLES.values():
+        parts.append(f"#### `{spec.file}`\n\n{spec.doc}\n\n| column | type | meaning |\n|---|---|---|")
+        for c in spec.columns:
+            null = "" if c.nullable else ", not null"
+            parts.append(f"| `{c.name}` | `{_type_name(c.type)}`{null} | {c.doc} |")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
