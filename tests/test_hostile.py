@@ -63,13 +63,19 @@ def make_hostile(folder: Path, marker: Path) -> dict[str, tuple[str, int | None]
     ]) + "\n")
     w("nocols.csv", "a,b,c\n1,2,3\n"); expect["nocols.csv"] = ("no_usable_columns", 1)
     w("ragged.csv", "title,text\nOne,Body\nTwo,Body,extra\n")
+    w("many_tags.html", "<script>x <!-- " * 50_000)  # unclosed blocks: must stay linear, and ingest
+    w("header_only.csv", "title,text\n"); expect["header_only.csv"] = ("empty", None)
+    w("empty_array.json", "[]"); expect["empty_array.json"] = ("empty", None)
+    pq.write_table(pa.table({"title": pa.array([], pa.string())}), folder / "no_rows.parquet")
+    expect["no_rows.parquet"] = ("empty", None)
+    w("not_json.json", "{broken"); expect["not_json.json"] = ("invalid_json", None)
+    w("utf16.txt", "\ufeffPlain UTF-16 body “quoted”.".encode("utf-16-le"))
     good_pq = folder / "truncated.parquet"
     pq.write_table(pa.table({"title": ["x"] * 1000, "text": ["body " * 20] * 1000}), good_pq)
     data = good_pq.read_bytes()
     good_pq.write_bytes(data[: len(data) // 2]); expect["truncated.parquet"] = ("parquet_error", None)
-    with open(folder / "huge.txt", "wb") as fh:  # 50 MB
-        fh.truncate(50 * 1024 * 1024)
-    (folder / "huge.txt").write_bytes(b"word " * (10 * 1024 * 1024)); expect["huge.txt"] = ("too_large", None)
+    (folder / "huge.txt").write_bytes(b"word " * (10 * 1024 * 1024))  # 50 MB
+    expect["huge.txt"] = ("too_large", None)
     os.symlink(folder / "missing-target", folder / "dangling.txt"); expect["dangling.txt"] = ("unreadable", None)
     os.mkfifo(folder / "pipe.txt"); expect["pipe.txt"] = ("unreadable", None)
     sub = folder / "sub"
@@ -105,7 +111,9 @@ def test_every_hostile_file_is_accounted_for_and_no_code_runs(hostile, tmp_path)
         if line is not None:
             assert rows[0]["line"] == line
     ingested = {Path(s["path"]).name for a in art for s in a["sources"]}
-    assert ingested == {"good.md", "bad_related.md", "lines.jsonl", "ragged.csv", "plain.txt"}
+    assert ingested == {"good.md", "bad_related.md", "lines.jsonl", "ragged.csv", "plain.txt", "utf16.txt",
+                        "many_tags.html"}
+    assert any(a["text"] == "Plain UTF-16 body “quoted”." for a in art)
     # every file written is either ingested or quarantined
     on_disk = {p.name for p in folder.rglob("*") if p.name not in ("sub", "loop")}
     assert on_disk <= ingested | set(by_name)

@@ -184,3 +184,15 @@ def test_event_yaml_loader_agrees_with_safe_load_on_every_record(shared):
             assert ours.get(key) == reference.get(key), (path.name, key)
         assert [r.get("webUrl") for r in ours.get("related") or []] == \
             [r.get("webUrl") for r in reference.get("related") or []]
+
+
+def test_event_yaml_loader_nulls_and_refusals():
+    from pipeline.ingest.frontmatter import DisallowedTag, HostileYAML, load_yaml
+
+    assert load_yaml('a:\nb: null\nc: "null"\nd: ~\ne: \'\'\nf: 12\ng: [x, ""]\n') == {
+        "a": None, "b": None, "c": "null", "d": None, "e": "", "f": "12", "g": ["x", ""]}
+    for bad, exc in [("a: !!binary aGVsbG8=", DisallowedTag), ("a: !custom x", DisallowedTag),
+                     ("a: !!python/name:os.system", DisallowedTag), ("? [a]\n: b", HostileYAML),
+                     ("a: 1\n---\nb: 2", HostileYAML), ("a: &x [1]\nb: *x", HostileYAML)]:
+        with pytest.raises(exc):
+            load_yaml(bad)

@@ -100,7 +100,7 @@ def load_yaml(fm: str) -> Any:
             raise HostileYAML(f"YAML has more than {_MAX_EVENTS:,} nodes")
         if isinstance(event, yaml.ScalarEvent):
             _check_tag(event.tag, _STR_TAGS, event.start_mark)
-            plain = event.implicit[0] and event.style is None
+            plain = event.implicit[0]  # (True, _) only for plain, unquoted scalars
             add(None if plain and event.value in _NULLS else event.value)
         elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             seq = isinstance(event, yaml.SequenceStartEvent)

@@ -39,16 +39,32 @@ _BLOCK_ELEMENTS = set(
     "td tfoot th thead tr ul".split()
 )
 _NAMES = "|".join(sorted(_HTML_ELEMENTS, key=len, reverse=True))
-_DROP_BLOCK = re.compile(
-    r"<(script|style|noscript|template|iframe|object|svg)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL
-)
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_DROPPED = ("script", "style", "noscript", "template", "iframe", "object", "svg")
+_DROP_OPEN = {name: re.compile(rf"<{name}\b[^<>]*>", re.IGNORECASE) for name in _DROPPED}
+_DROP_CLOSE = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _DROPPED}
+_COMMENT_OPEN, _COMMENT_CLOSE = re.compile(r"<!--"), re.compile(r"-->")
 _TAG = re.compile(rf"</?({_NAMES})\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*/?>", re.IGNORECASE)
 _ENTITY = re.compile(r"&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 # C0/C1 control characters other than tab and newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BLANK_RUNS = re.compile(r"[ \t]*\n[ \t]*\n[ \t\n]*")
 _WORD = re.compile(r"\w+")
+
+
+def _remove_spans(s: str, opener: re.Pattern[str], closer: re.Pattern[str]) -> str:
+    """Remove every opener...closer span in one left-to-right pass (linear, even when unclosed)."""
+    out, pos = [], 0
+    while True:
+        m = opener.search(s, pos)
+        if m is None:
+            break
+        end = closer.search(s, m.end())
+        if end is None:  # no closer anywhere after: later openers cannot close either
+            break
+        out.append(s[pos : m.start()])
+        pos = end.end()
+    out.append(s[pos:])
+    return "".join(out)
 
 
 def _replace_tag(match: re.Match[str]) -> str:
@@ -64,8 +80,9 @@ def clean_text(value: str) -> str:
     """
     s = value.replace("\r\n", "\n").replace("\r", "\n")
     if "<" in s:
-        s = _COMMENT.sub("", s)
-        s = _DROP_BLOCK.sub("", s)
+        s = _remove_spans(s, _COMMENT_OPEN, _COMMENT_CLOSE)
+        for name in _DROPPED:
+            s = _remove_spans(s, _DROP_OPEN[name], _DROP_CLOSE[name])
         had_tags = _TAG.search(s) is not None
         s = _TAG.sub(_replace_tag, s)
         if had_tags:

@@ -186,6 +186,8 @@ def read_json(path: Path, source_path: str, params: IngestParams) -> Iterator[Ra
         yield Quarantined(source_path, "invalid_json", f"not JSON: {exc}"[:300], input_kind=kind)
         return
     items = obj if isinstance(obj, list) else [obj]
+    if not items:
+        yield Quarantined(source_path, "empty", "an empty JSON array", input_kind=kind)
     for i, item in enumerate(items, start=1):
         yield _json_object(item, source_path, kind, i, params.columns)
 
@@ -238,6 +240,7 @@ def read_csv(path: Path, source_path: str, params: IngestParams) -> Iterator[Raw
             return
         width = len(header)
         last_end = reader.line_num
+        rows_seen = 0
         while True:
             start = last_end + 1
             try:
@@ -253,6 +256,7 @@ def read_csv(path: Path, source_path: str, params: IngestParams) -> Iterator[Raw
             last_end = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
+            rows_seen += 1
             if _has_surrogates(row):
                 yield Quarantined(source_path, "undecodable", f"row is not valid {encoding}", line=start,
                                   input_kind=kind)
@@ -263,6 +267,8 @@ def read_csv(path: Path, source_path: str, params: IngestParams) -> Iterator[Raw
                                   line=start, input_kind=kind)
                 continue
             yield cmap.record(dict(zip(header, row)), source_path, kind, start)
+        if rows_seen == 0:
+            yield Quarantined(source_path, "empty", "a header line but no rows", input_kind=kind)
 
 
 def _chain(first: list[str], rest: Iterable[str]) -> Iterator[str]:
@@ -306,3 +312,6 @@ def read_parquet(path: Path, source_path: str, params: IngestParams) -> Iterator
             rest = f"rows {row_no + 1}-{total}" if total else f"rows from {row_no + 1} on"
             yield Quarantined(source_path, "parquet_error", f"{rest} unreadable: {exc}"[:300],
                               line=row_no + 1, input_kind=kind)
+            return
+    if row_no == 0:
+        yield Quarantined(source_path, "empty", "a Parquet file with no rows", input_kind=kind)
