@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _summary(manifest: dict, out: Path) -> str:
     c = manifest["counts"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in c["quarantined_by_reason"].items())
     return (
         f"frstance: {c['inputs_read']} inputs read from {c['files']} files = {c['ingested']} ingested "
         f"({c['near_duplicates']} near-duplicates, {c['with_warnings']} with warnings) + "
-        f"{c['duplicates']} duplicates + {c['quarantined']} quarantined -> {out}"
+        f"{c['duplicates']} duplicates + {c['quarantined']} quarantined{f' ({reasons})' if reasons else ''}"
+        f" -> {out}"
     )
 
 

@@ -196,3 +196,13 @@ def test_event_yaml_loader_nulls_and_refusals():
                      ("a: 1\n---\nb: 2", HostileYAML), ("a: &x [1]\nb: *x", HostileYAML)]:
         with pytest.raises(exc):
             load_yaml(bad)
+
+
+def test_a_row_takes_the_first_non_empty_alias(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"title": "T", "body": "", "content": "From content", "published": False,
+                             "publishedDateTime": "2021-02-03T04:05:06Z"}) + "\n", encoding="utf-8")
+    (art,) = _read(p).articles
+    assert art["text"] == "T\n\nFrom content"
+    assert art["published"] == dt.datetime(2021, 2, 3, 4, 5, 6, tzinfo=dt.timezone.utc)
+    assert art["warnings"] == []

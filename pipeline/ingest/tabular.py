@@ -32,37 +32,50 @@ csv.field_size_limit(2**31 - 1)
 
 
 class ColumnMap:
-    """Maps the keys of one input (header or JSON object keys) to article fields."""
+    """Maps the keys of one input (header or JSON object keys) to article fields.
+
+    Each field may match several keys (``body`` and ``content``, say); a row takes the
+    first of them, in alias order, whose value is not empty.
+    """
 
     def __init__(self, keys: Iterable[str], aliases: ColumnAliases) -> None:
         lower: dict[str, str] = {}
         for k in keys:
             if isinstance(k, str):
                 lower.setdefault(k.strip().lower(), k)
-        self.mapping: dict[str, str] = {}
+        self.mapping: dict[str, list[str]] = {}
         for fld in FIELDS:
-            for alias in getattr(aliases, fld):
-                if alias.lower() in lower:
-                    self.mapping[fld] = lower[alias.lower()]
-                    break
+            found = [lower[a.lower()] for a in getattr(aliases, fld) if a.lower() in lower]
+            if found:
+                self.mapping[fld] = list(dict.fromkeys(found))
 
     @property
     def usable(self) -> bool:
         return any(f in self.mapping for f in TEXT_FIELDS)
 
+    @property
+    def columns(self) -> set[str]:
+        return {k for keys in self.mapping.values() for k in keys}
+
+    def _get(self, row: dict[str, Any], fld: str) -> Any:
+        for key in self.mapping.get(fld, ()):
+            value = row.get(key)
+            if value is not None and value != "" and not isinstance(value, bool):
+                return value
+        return None
+
     def record(self, row: dict[str, Any], source_path: str, kind: str, line: int) -> RawRecord:
-        get = lambda f: row.get(self.mapping[f]) if f in self.mapping else None  # noqa: E731
         return RawRecord(
             source_path=source_path,
             kind=kind,
             line=line,
-            url=get("url"),
-            title=get("title"),
-            excerpt=get("excerpt"),
-            body=get("text"),
-            published=get("published"),
-            provider=get("provider"),
-            domain=get("domain"),
+            url=self._get(row, "url"),
+            title=self._get(row, "title"),
+            excerpt=self._get(row, "excerpt"),
+            body=self._get(row, "text"),
+            published=self._get(row, "published"),
+            provider=self._get(row, "provider"),
+            domain=self._get(row, "domain"),
             topics=row.get("topics") if isinstance(row.get("topics"), list) else None,
         )
 
@@ -299,7 +312,7 @@ def read_parquet(path: Path, source_path: str, params: IngestParams) -> Iterator
                           f"no url/title/text/body/excerpt column among: {_describe_keys(names)}",
                           input_kind=kind)
         return
-    wanted = sorted(set(cmap.mapping.values()) | ({"topics"} & set(names)))
+    wanted = sorted(cmap.columns | ({"topics"} & set(names)))
     row_no = 0
     with pf:
         try:
