@@ -85,6 +85,20 @@ def _describe_keys(keys: Iterable[Any]) -> str:
     return ", ".join(names) if names else "none"
 
 
+def _open_binary(path: Path, source_path: str, kind: str) -> tuple[io.BufferedReader, bytes] | Quarantined:
+    """Open for streaming and look at the first bytes; quarantine unreadable or binary files."""
+    try:
+        fh = open(path, "rb")
+        head = fh.peek(8192)[:8192]
+    except OSError as exc:
+        return Quarantined(source_path, "unreadable", os_reason(exc), input_kind=kind)
+    what = sniff_binary(head)
+    if what:
+        fh.close()
+        return Quarantined(source_path, "binary", f"{what}, not {kind.upper()}", input_kind=kind)
+    return fh, head
+
+
 # --------------------------------------------------------------------------- JSONL / JSON
 
 
@@ -121,18 +135,13 @@ def _json_object(
 
 def read_jsonl(path: Path, source_path: str, params: IngestParams) -> Iterator[RawRecord | Quarantined]:
     kind = "jsonl"
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        yield Quarantined(source_path, "unreadable", os_reason(exc), input_kind=kind)
+    opened = _open_binary(path, source_path, kind)
+    if isinstance(opened, Quarantined):
+        yield opened
         return
+    fh, _ = opened
     seen_content = False
     with fh:
-        head = fh.peek(8192)[:8192] if hasattr(fh, "peek") else b""
-        what = sniff_binary(head)
-        if what:
-            yield Quarantined(source_path, "binary", f"{what}, not JSON lines", input_kind=kind)
-            return
         for line_no, raw in _iter_lines(fh, params.max_line_bytes):
             if raw is None:
                 seen_content = True
@@ -216,17 +225,12 @@ def _has_surrogates(values: Iterable[Any]) -> bool:
 
 def read_csv(path: Path, source_path: str, params: IngestParams) -> Iterator[RawRecord | Quarantined]:
     kind = "csv"
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        yield Quarantined(source_path, "unreadable", os_reason(exc), input_kind=kind)
+    opened = _open_binary(path, source_path, kind)
+    if isinstance(opened, Quarantined):
+        yield opened
         return
+    fh, head = opened
     with fh:
-        head = fh.peek(65536)[:65536]
-        what = sniff_binary(head)
-        if what:
-            yield Quarantined(source_path, "binary", f"{what}, not CSV", input_kind=kind)
-            return
         encoding = "utf-8-sig"
         for bom, enc in ((b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
             if head.startswith(bom):
