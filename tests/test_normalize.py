@@ -54,13 +54,13 @@ def test_article_id_is_stable_and_url_based():
     assert a == b and len(a) == 16
     assert article_id(None, "Same  words, here!") == article_id(None, "same words here")
     assert article_id(None, "one") != article_id(None, "two")
-    assert a == "8d7a1d2bce2c7a3c" or len(a) == 16  # format; exact value pinned in test_stable_ids
 
 
 def test_stable_ids_do_not_change_between_releases():
     # If this fails, every downstream join on article_id breaks: change it only on purpose.
     assert article_id("https://example.com/x", "") == article_id("https://example.com/x", "ignored")
-    assert article_id("https://example.com/x", "") == "a5d1c59e0a2a4cf9" or True
+    assert article_id("https://example.com/x", "") == "30fae299d6bd2c7a"
+    assert article_id(None, "Same words, here.") == "f678eccea05f705d"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import yaml
 
 from pipeline.config import IngestParams
 from pipeline.ingest.identity import article_id
-from pipeline.ingest.normalize import canonical_url
+from pipeline.ingest.normalize import canonical_url, clean_text
 from pipeline.ingest.reader import read_file
 
 P = IngestParams()
@@ -70,7 +70,8 @@ def test_every_corpus_record_and_its_related_entries_ingest(shared):
         res = _read(path)
         assert res.quarantined == [], path.name
         parent, *related = res.articles
-        assert parent["title"] == " ".join(meta["title"].split()) or parent["title"]
+        assert parent["title"] == clean_text(meta["title"])
+        assert parent["excerpt"] == clean_text(meta["excerpt"])
         assert parent["url"] == meta["webUrl"]
         assert parent["published"] is not None
         assert len(related) == len(meta.get("related") or [])
