@@ -86,7 +86,7 @@ class DedupParams:
     """Near-duplicate detection by MinHash LSH over word shingles, verified by exact Jaccard."""
 
     threshold: float = 0.7
-    num_perm: int = 64
+    num_perm: int = 128
     shingle_words: int = 3
     seed: int = 1
 

@@ -4,8 +4,8 @@
   there is no URL) become one row that keeps every source and URL. The row kept is
   the one with the longest text, then by input kind and path, so the result never
   depends on input order.
-* Near: MinHash LSH over word shingles proposes candidates (banded for a threshold 0.2
-  below the real one, so few true pairs are missed), exact Jaccard similarity
+* Near: MinHash LSH over word shingles proposes candidates (banded so that a pair at the
+  threshold is proposed with probability >= 0.999), exact Jaccard similarity
   confirms them (>= ``dedup.threshold``), and each cluster's members get
   ``duplicate_of`` = the cluster's original: non-AMP before AMP, then the earliest
   published, then the longest, then the smallest id.
@@ -18,7 +18,7 @@ import zlib
 from typing import Any, Iterator
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
 from pipeline.config import DedupParams
 from pipeline.ingest.normalize import fingerprint_text
@@ -98,15 +98,27 @@ def _signatures(shingle_sets: list[np.ndarray], params: DedupParams) -> np.ndarr
     return out
 
 
-def _candidate_groups(signatures: np.ndarray, threshold: float, num_perm: int) -> Iterator[np.ndarray]:
-    """Yield groups of row numbers that share a whole LSH band of their signatures.
+def banding(threshold: float, num_perm: int, recall: float = 0.999) -> tuple[int, int]:
+    """(bands, rows per band) for LSH: the most selective banding that still proposes a pair
+    whose Jaccard similarity is exactly ``threshold`` with probability >= ``recall``.
 
-    The banding (b bands of r rows) is datasketch's optimum for ``threshold``; each band
-    is folded into one uint64 key, and rows with equal keys form a group (a rare key
-    collision only adds a candidate, which exact Jaccard then rejects).
+    Candidates are verified by exact Jaccard, so extra candidates only cost time, while a
+    missed candidate is a missed duplicate.
     """
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    b, r = lsh.b, lsh.r
+    for r in range(num_perm, 0, -1):
+        b = num_perm // r
+        if 1.0 - (1.0 - threshold**r) ** b >= recall:
+            return b, r
+    return num_perm, 1
+
+
+def _candidate_groups(signatures: np.ndarray, threshold: float) -> Iterator[np.ndarray]:
+    """Yield groups of row numbers that share a whole LSH band of their MinHash signatures.
+
+    Each band is folded into one uint64 key and rows with equal keys form a group (a rare
+    key collision only adds a candidate, which exact Jaccard then rejects).
+    """
+    b, r = banding(threshold, signatures.shape[1])
     powers = np.array([pow(1_000_003, j, 2**64) for j in range(r)], dtype=np.uint64)
     with np.errstate(over="ignore"):
         for band in range(b):
@@ -145,9 +157,8 @@ def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int
 
     if len(indexed) > 1:
         signatures = _signatures([sets[i] for i in indexed], params)
-        # LSH only proposes candidates; exact Jaccard decides. Banding for a threshold 0.2
-        # lower keeps recall at the real one near 1 (a pair at 0.7 is proposed with p ~ 0.98).
-        for group in _candidate_groups(signatures, max(0.3, params.threshold - 0.2), params.num_perm):
+        # LSH only proposes candidates; exact Jaccard decides (see banding()).
+        for group in _candidate_groups(signatures, params.threshold):
             members = [int(indexed[g]) for g in group]
             for x, i in enumerate(members):
                 for j in members[x + 1 :]:
