@@ -100,6 +100,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(_summary(manifest, out))
+    counts = manifest["counts"]
+    if counts["files"] == 0:
+        hidden = f" ({counts['skipped_hidden']} hidden entries skipped)" if counts["skipped_hidden"] else ""
+        print(f"frstance: warning: no input files found in {', '.join(inputs)}{hidden}", file=sys.stderr)
     return 0
 
 

@@ -153,3 +153,14 @@ def test_unwritable_output_is_a_clear_error(tmp_path):
 def test_progress_bar_only_when_asked_and_on_a_terminal(tmp_path):
     proc = frstance("ingest", "--input", str(SAMPLE), "--out", str(tmp_path / "o"), "--quiet")
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_an_empty_input_folder_completes_with_a_warning_and_empty_tables(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / ".hidden.jsonl").write_text("{}\n")
+    proc = frstance("run", "--input", str(tmp_path / "in"), "--out", str(tmp_path / "o"))
+    assert proc.returncode == 0
+    assert "no input files found" in proc.stderr and "1 hidden entries skipped" in proc.stderr
+    articles, quarantine = _tables(tmp_path / "o")
+    assert articles.num_rows == 0 and quarantine.num_rows == 0
+    assert articles.schema.equals(ARTICLES.schema, check_metadata=False)
