@@ -75,6 +75,20 @@ def write_json(obj: Any, path: Path) -> Path:
     return Path(path)
 
 
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete temporary files left in ``folder`` by writers that were killed (their pid is gone)."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp-*"):
+        pid = tmp.name.rsplit(".tmp-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            try:
+                tmp.unlink()
+                removed.append(tmp)
+            except OSError:
+                pass
+    return removed
+
+
 # --------------------------------------------------------------------------- lock
 
 
