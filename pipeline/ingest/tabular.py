@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import ColumnAliases, IngestParams
-from pipeline.ingest.files import decode, os_reason, sniff_binary
+from pipeline.ingest.files import decode, os_reason, read_document, sniff_binary
 from pipeline.ingest.records import Quarantined, RawRecord
 
 FIELDS = ("url", "title", "text", "excerpt", "published", "provider", "domain")
@@ -133,6 +134,16 @@ def _json_object(
     return cmap.record(obj, source_path, kind, line)
 
 
+def _parse_json(text: str) -> tuple[Any, str | None]:
+    """``(value, None)``, or ``(None, why)`` when ``text`` is not JSON."""
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError as exc:
+        return None, f"not JSON: {exc}"[:300]
+
+
 def read_jsonl(path: Path, source_path: str, params: IngestParams) -> Iterator[RawRecord | Quarantined]:
     kind = "jsonl"
     opened = _open_binary(path, source_path, kind)
@@ -149,9 +160,7 @@ def read_jsonl(path: Path, source_path: str, params: IngestParams) -> Iterator[R
                                   f"line longer than ingest.max_line_bytes ({params.max_line_bytes:,})",
                                   line=line_no, input_kind=kind)
                 continue
-            if line_no == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            text, why = decode(raw)
+            text, why = decode(raw)  # also drops a UTF-8 byte-order mark
             if text is None:
                 seen_content = True
                 yield Quarantined(source_path, "undecodable", why or "", line=line_no, input_kind=kind)
@@ -159,15 +168,9 @@ def read_jsonl(path: Path, source_path: str, params: IngestParams) -> Iterator[R
             if not text.strip():
                 continue
             seen_content = True
-            try:
-                obj = json.loads(text)
-            except RecursionError:
-                yield Quarantined(source_path, "invalid_json", "JSON nested too deeply",
-                                  line=line_no, input_kind=kind)
-                continue
-            except ValueError as exc:
-                yield Quarantined(source_path, "invalid_json", f"not JSON: {exc}"[:300],
-                                  line=line_no, input_kind=kind)
+            obj, problem = _parse_json(text)
+            if problem:
+                yield Quarantined(source_path, "invalid_json", problem, line=line_no, input_kind=kind)
                 continue
             yield _json_object(obj, source_path, kind, line_no, params.columns)
     if not seen_content:
@@ -177,35 +180,18 @@ def read_jsonl(path: Path, source_path: str, params: IngestParams) -> Iterator[R
 def read_json(path: Path, source_path: str, params: IngestParams) -> Iterator[RawRecord | Quarantined]:
     """A .json file: an array of article objects, one object, or JSON lines under another name."""
     kind = "json"
-    try:
-        size = path.stat().st_size
-        if size > params.max_document_bytes:
-            yield Quarantined(source_path, "too_large",
-                              f"{size:,} bytes is over ingest.max_document_bytes; write it as JSON lines "
-                              "(.jsonl), which are streamed", input_kind=kind)
-            return
-        data = path.read_bytes()
-    except OSError as exc:
-        yield Quarantined(source_path, "unreadable", os_reason(exc), input_kind=kind)
+    text = read_document(path, source_path, params.max_document_bytes, kind=kind)
+    if isinstance(text, Quarantined):
+        if text.reason == "too_large":
+            text = replace(text, detail=text.detail + "; write it as JSON lines (.jsonl), which are streamed")
+        yield text
         return
-    what = sniff_binary(data[:8192])
-    text, why = (None, None) if what else decode(data)
-    if what or text is None:
-        yield Quarantined(source_path, "binary" if what else "undecodable", what or why or "", input_kind=kind)
-        return
-    if not text.strip():
-        yield Quarantined(source_path, "empty", "the file holds no JSON", input_kind=kind)
-        return
-    try:
-        obj = json.loads(text)
-    except RecursionError:
-        yield Quarantined(source_path, "invalid_json", "JSON nested too deeply", input_kind=kind)
-        return
-    except ValueError as exc:
-        if "Extra data" in str(exc):
+    obj, problem = _parse_json(text)
+    if problem:
+        if problem.startswith("not JSON: Extra data"):
             yield from read_jsonl(path, source_path, params)
-            return
-        yield Quarantined(source_path, "invalid_json", f"not JSON: {exc}"[:300], input_kind=kind)
+        else:
+            yield Quarantined(source_path, "invalid_json", problem, input_kind=kind)
         return
     items = obj if isinstance(obj, list) else [obj]
     if not items:
