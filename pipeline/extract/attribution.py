@@ -1,0 +1,626 @@
+"""Who said what: attributions (cue, content, source) from a parsed spaCy ``Doc``.
+
+One pass over a ``Doc`` finds
+
+1. **cues** — the verb (or "according to", a colon, a noun such as "criticism") that
+   introduces reported speech; each candidate token is scored by a linear model;
+2. **content** — for each cue, candidate spans come from the parse (the subtree of a
+   ``ccomp`` / ``xcomp`` / ``dobj`` / ``prep`` child, the cue's head clause without the cue,
+   what follows a colon) and from the quotation marks of its sentence; a second linear
+   model picks the best;
+3. **source** — the mention that speaks: the cue's subject, the object of "according to"
+   or of a passive "by", the head noun a participle hangs on ("a letter cautioning that"),
+   the subject up a chain of ``xcomp`` / ``conj`` verbs, the phrase before a colon.
+
+Quoted speech the parse did not attach to a cue (a quote that is a whole sentence or
+paragraph) is attributed to the speaker of the quote before it in the same paragraph
+(and becomes another piece of that attribution, as one speaker's consecutive quotes are
+one attribution), or to a cue in the sentence after it ("... ," he added.) when there is
+one. Titles and scare quotes (short, no sentence inside, after "titled", "so-called")
+are not speech.
+
+Everything here is a pure function of the ``Doc`` and the model weights, and every offset
+is a character offset into ``doc.text``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from spacy.tokens import Doc, Token
+
+from pipeline.extract.linear import LinearModel
+from pipeline.extract.marks import MARK_RE, QuoteSpan, find_quotes
+
+Pieces = tuple[tuple[int, int], ...]
+
+#: Dependency labels of a cue's children whose subtree may be the content.
+CONTENT_DEPS = frozenset({"ccomp", "xcomp", "dobj", "advcl", "acl", "oprd", "acomp", "attr",
+                          "nsubjpass", "nsubj", "pcomp", "relcl", "conj", "dative", "npadvmod",
+                          "parataxis", "dep", "appos", "advmod", "csubj", "expl"})
+#: A preposition child whose object may be the content ("called for X", "warned of X").
+PREP_DEPS = frozenset({"prep", "agent"})
+#: Words right before a quote that make it a name, not speech.
+TITLE_CUES = frozenset({"titled", "entitled", "called", "named", "dubbed", "headlined", "so-called",
+                        "the", "a", "an", "word", "term", "phrase", "label", "slogan", "motto",
+                        "hashtag", "book", "film", "song", "report", "album", "show", "series",
+                        "program", "programme", "study", "paper", "documentary", "podcast", "as"})
+PRONOUNS = frozenset({"he", "she", "they", "i", "we", "you", "it", "him", "her", "them", "us"})
+_SUBJ_DEPS = ("nsubj", "nsubjpass", "csubj")
+
+
+@dataclass
+class Attribution:
+    """One attribution; every span is ``(start, end)`` character offsets into the text."""
+
+    content: Pieces
+    cue: tuple[int, int] | None
+    source: tuple[int, int] | None
+    kind: str = "indirect"  # direct / mixed / indirect
+    score: float = 0.0
+    cue_token: int | None = None
+    source_token: int | None = None  # head token of the source mention
+    origin: str = "parse"  # how it was found: parse:<candidate kind>, quote (attached by adjacency)
+    sentence: int = 0
+
+    @property
+    def start(self) -> int:
+        return self.content[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.content[-1][1]
+
+
+@dataclass(frozen=True)
+class AttributionModel:
+    """The two linear models and the decoding thresholds."""
+
+    cue: LinearModel
+    content: LinearModel
+    extra_cue_lemmas: frozenset[str] = field(default_factory=frozenset)
+    min_speech_words: int = 4
+    merge_following_quotes: bool = True
+
+
+# --------------------------------------------------------------------------- spans
+
+
+def _tok_span(doc: Doc, i: int, j: int) -> tuple[int, int]:
+    """Characters of tokens ``doc[i:j]``."""
+    last = doc[j - 1]
+    return doc[i].idx, last.idx + len(last.text)
+
+
+def _is_mark(tok: Token) -> bool:
+    return MARK_RE.fullmatch(tok.text) is not None
+
+
+def _trim(doc: Doc, i: int, j: int) -> tuple[int, int]:
+    """Drop leading / trailing punctuation and spaces (but not quotation marks)."""
+    while i < j and (doc[i].is_space or (doc[i].is_punct and not _is_mark(doc[i]))):
+        i += 1
+    while j > i and (doc[j - 1].is_space or (doc[j - 1].is_punct and not _is_mark(doc[j - 1]))):
+        j -= 1
+    return i, j
+
+
+def _subtree(tok: Token) -> tuple[int, int]:
+    return tok.left_edge.i, tok.right_edge.i + 1
+
+
+def _pieces_minus(outer: tuple[int, int], inner: tuple[int, int]) -> list[tuple[int, int]]:
+    out = []
+    if inner[0] > outer[0]:
+        out.append((outer[0], min(inner[0], outer[1])))
+    if inner[1] < outer[1]:
+        out.append((max(inner[1], outer[0]), outer[1]))
+    return [p for p in out if p[1] > p[0]]
+
+
+def _length(pieces: Iterable[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in pieces)
+
+
+def overlap(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> int:
+    total = 0
+    for s1, e1 in a:
+        for s2, e2 in b:
+            lo, hi = max(s1, s2), min(e1, e2)
+            if hi > lo:
+                total += hi - lo
+    return total
+
+
+def iou(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> float:
+    inter = overlap(a, b)
+    union = _length(a) + _length(b) - inter
+    return inter / union if union else 0.0
+
+
+def _bucket(n: int) -> str:
+    for b in (1, 2, 3, 5, 8, 13, 21, 34):
+        if n <= b:
+            return str(b)
+    return "big"
+
+
+# --------------------------------------------------------------------------- the document
+
+
+class DocView:
+    """Per-document facts shared by every cue: quotes, which token sits in which quote."""
+
+    def __init__(self, doc: Doc, min_speech_words: int = 4) -> None:
+        self.doc = doc
+        self.text = doc.text
+        self.quotes: list[QuoteSpan] = find_quotes(self.text)
+        self.min_speech_words = min_speech_words
+        n = len(doc)
+        self.in_quote = [-1] * n
+        # token -> quote index, walking tokens and quote pieces together (both sorted)
+        pieces = [(s, e, qi) for qi, q in enumerate(self.quotes) for s, e in q.pieces]
+        pi = 0
+        for tok in doc:
+            while pi < len(pieces) and pieces[pi][1] <= tok.idx:
+                pi += 1
+            if pi < len(pieces) and pieces[pi][0] <= tok.idx < pieces[pi][1]:
+                self.in_quote[tok.i] = pieces[pi][2]
+        self.sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+        self.sent_of = [0] * n
+        for si, s in enumerate(self.sents):
+            for k in range(s.start, s.end):
+                self.sent_of[k] = si
+        self.speech = [self._is_speech(q) for q in self.quotes]
+        # quotes by sentence (a quote belongs to every sentence it overlaps)
+        self.sent_quotes: list[list[int]] = [[] for _ in self.sents]
+        for qi, q in enumerate(self.quotes):
+            seen = set()
+            for s, e in q.pieces:
+                span = doc.char_span(s, e, alignment_mode="expand")
+                if span is None or len(span) == 0:
+                    continue
+                for si in range(self.sent_of[span.start], self.sent_of[span.end - 1] + 1):
+                    if si not in seen:
+                        seen.add(si)
+                        self.sent_quotes[si].append(qi)
+
+    def quote_words(self, qi: int) -> int:
+        return len(self.quotes[qi].inner(self.text).split())
+
+    def _is_speech(self, q: QuoteSpan) -> bool:
+        inner = q.inner(self.text)
+        words = inner.split()
+        if not words:
+            return False
+        before = self.text[max(0, q.start - 40):q.start].split()
+        prev = before[-1].lower().strip(",:;") if before else ""
+        ends_sentence = inner.rstrip()[-1:] in ".,!?;:—-…" if inner.strip() else False
+        if prev in TITLE_CUES and len(words) <= 8 and not ends_sentence:
+            return False
+        if len(words) >= self.min_speech_words and (ends_sentence or len(words) >= 8):
+            return True
+        if ends_sentence and len(words) >= 2:
+            return True
+        return False
+
+
+# --------------------------------------------------------------------------- cues
+
+
+def is_cue_candidate(tok: Token, view: DocView, extra: frozenset[str]) -> bool:
+    pos = tok.pos_
+    if pos == "VERB":
+        return True
+    if pos == "AUX":
+        return tok.dep_ in ("ROOT", "ccomp", "conj", "advcl", "relcl", "xcomp")
+    if tok.text == ":":
+        return True
+    return tok.lemma_.lower() in extra
+
+
+def _subject(tok: Token) -> Token | None:
+    for ch in tok.children:
+        if ch.dep_ in _SUBJ_DEPS:
+            return ch
+    return None
+
+
+def cue_features(tok: Token, view: DocView) -> list[str]:
+    lemma = tok.lemma_.lower()
+    dep = tok.dep_
+    head = tok.head
+    f = [
+        "b",
+        "l=" + lemma,
+        "p=" + tok.pos_,
+        "t=" + tok.tag_,
+        "d=" + dep,
+        "ld=" + lemma + "|" + dep,
+        "lt=" + lemma + "|" + tok.tag_,
+        "hl=" + head.lemma_.lower(),
+        "hp=" + head.pos_ + "|" + dep,
+    ]
+    child_deps = []
+    for ch in tok.children:
+        cd = ch.dep_
+        child_deps.append(cd)
+        if cd in ("prep", "prt", "agent", "dative", "neg", "aux", "auxpass"):
+            f.append("c=" + cd + "|" + ch.lower_)
+            f.append("lc=" + lemma + "|" + cd + "|" + ch.lower_)
+        if cd in _SUBJ_DEPS:
+            f.append("s=" + ch.pos_)
+            f.append("se=" + (ch.ent_type_ or "-"))
+            if ch.pos_ == "PRON":
+                f.append("sl=" + ch.lower_)
+            f.append("ls=" + lemma + "|" + ch.pos_)
+        if cd == "dobj":
+            f.append("o=" + (ch.ent_type_ or ch.pos_))
+            f.append("lo=" + lemma + "|" + (ch.ent_type_ or ch.pos_))
+    for cd in set(child_deps):
+        f.append("c=" + cd)
+        f.append("lc=" + lemma + "|" + cd)
+    if not child_deps:
+        f.append("c=none")
+    q = view.in_quote[tok.i]
+    sent = view.sent_of[tok.i]
+    sq = view.sent_quotes[sent]
+    f.append("q=" + ("in" if q >= 0 else "out"))
+    f.append("lq=" + lemma + "|" + ("in" if q >= 0 else "out"))
+    f.append("sq=" + ("speech" if any(view.speech[x] for x in sq) else ("quote" if sq else "no")))
+    f.append("lsq=" + lemma + "|" + ("1" if sq else "0"))
+    doc = view.doc
+    if tok.i > 0:
+        prev = doc[tok.i - 1]
+        f.append("pw=" + (prev.lower_ if not _is_mark(prev) else "MARK"))
+        if tok.i > 1 and _is_mark(prev):
+            f.append("pw2=" + doc[tok.i - 2].lower_)
+    if tok.i + 1 < len(doc):
+        nxt = doc[tok.i + 1]
+        f.append("nw=" + (nxt.lower_ if not _is_mark(nxt) else "MARK"))
+        f.append("lnw=" + lemma + "|" + (nxt.lower_ if not _is_mark(nxt) else "MARK"))
+    if tok.text == ":":
+        f.append("colon_next_quote=" + str(tok.i + 1 < len(doc) and _is_mark(doc[tok.i + 1])))
+    return f
+
+
+# --------------------------------------------------------------------------- content
+
+
+@dataclass
+class Candidate:
+    kind: str
+    pieces: Pieces  # characters
+    root: int | None  # token index of the candidate's root, when it has one
+    tokens: tuple[int, int]  # first and last+1 token (extent)
+
+
+def _cand_from_tokens(view: DocView, kind: str, i: int, j: int, root: int | None) -> Candidate | None:
+    i, j = _trim(view.doc, i, j)
+    if j <= i:
+        return None
+    return Candidate(kind, (_tok_span(view.doc, i, j),), root, (i, j))
+
+
+def content_candidates(tok: Token, view: DocView) -> list[Candidate]:
+    doc = view.doc
+    out: list[Candidate] = []
+    cue_tree = _subtree(tok)
+    for ch in tok.children:
+        dep = ch.dep_
+        if dep in CONTENT_DEPS:
+            c = _cand_from_tokens(view, "ch:" + dep, *_subtree(ch), ch.i)
+            if c:
+                out.append(c)
+        elif dep in PREP_DEPS:
+            objs = [g for g in ch.children if g.dep_ in ("pobj", "pcomp")]
+            for g in objs:
+                c = _cand_from_tokens(view, "pobj:" + ch.lower_, *_subtree(g), g.i)
+                if c:
+                    out.append(c)
+            c = _cand_from_tokens(view, "prep:" + ch.lower_, *_subtree(ch), ch.i)
+            if c:
+                out.append(c)
+    # the cue's head clause without the cue ("the plan, he said, will fail"; "according to")
+    if tok.head.i != tok.i:
+        head = tok.head
+        outer = _subtree(head)
+        parts = []
+        for a, b in _pieces_minus(outer, cue_tree):
+            a, b = _trim(doc, a, b)
+            if b > a:
+                parts.append((a, b))
+        if parts:
+            pieces = tuple(_tok_span(doc, a, b) for a, b in parts)
+            out.append(Candidate("head:" + tok.dep_, pieces, head.i, (parts[0][0], parts[-1][1])))
+    # quotes of the cue's sentence, one by one and all together
+    sent = view.sent_of[tok.i]
+    sq = [qi for qi in view.sent_quotes[sent] if view.in_quote[tok.i] != qi]
+    for qi in sq:
+        q = view.quotes[qi]
+        span = doc.char_span(q.start, q.end, alignment_mode="expand")
+        if span is None:
+            continue
+        side = "after" if q.start > tok.idx else "before"
+        out.append(Candidate("quote:" + side, q.pieces, None, (span.start, span.end)))
+    speech = [qi for qi in sq if view.speech[qi]]
+    if len(speech) > 1:
+        pieces = tuple(p for qi in speech for p in view.quotes[qi].pieces)
+        first = doc.char_span(pieces[0][0], pieces[0][1], alignment_mode="expand")
+        last = doc.char_span(pieces[-1][0], pieces[-1][1], alignment_mode="expand")
+        if first is not None and last is not None:
+            out.append(Candidate("quotes:all", pieces, None, (first.start, last.end)))
+    # what follows a colon: to the end of the sentence, or the quote that opens right after it
+    colon = None
+    if tok.text == ":":
+        colon = tok.i
+    else:
+        k = cue_tree[1]
+        if k < len(doc) and doc[k].text == ":" and view.sent_of[k] == sent:
+            colon = k
+        elif tok.i + 1 < len(doc) and doc[tok.i + 1].text == ":":
+            colon = tok.i + 1
+    if colon is not None and colon + 1 < len(doc):
+        nxt = colon + 1
+        qi = view.in_quote[nxt]
+        if qi >= 0:
+            q = view.quotes[qi]
+            span = doc.char_span(q.start, q.end, alignment_mode="expand")
+            if span is not None:
+                out.append(Candidate("colon:quote", q.pieces, None, (span.start, span.end)))
+        else:
+            end = view.sents[view.sent_of[nxt]].end
+            c = _cand_from_tokens(view, "colon:rest", nxt, end, None)
+            if c:
+                out.append(c)
+    if tok.text == ":":
+        # the phrase before the colon is the source, not content: nothing more
+        pass
+    return out
+
+
+def content_features(tok: Token, cand: Candidate, view: DocView, cue_feats_short: list[str]) -> list[str]:
+    doc = view.doc
+    lemma = tok.lemma_.lower()
+    kind = cand.kind
+    kgroup = kind.split(":")[0]
+    i, j = cand.tokens
+    n = j - i
+    f = ["b", "k=" + kind, "kl=" + kind + "|" + lemma, "kg=" + kgroup, "kgl=" + kgroup + "|" + lemma,
+         "n=" + _bucket(n), "kn=" + kgroup + "|" + _bucket(n)]
+    first = doc[i]
+    f.append("fw=" + first.lower_ if not _is_mark(first) else "fw=MARK")
+    f.append("kfw=" + kgroup + "|" + (first.lower_ if not _is_mark(first) else "MARK"))
+    chars = _length(cand.pieces)
+    text = view.text
+    has_mark = any(MARK_RE.search(text, s, e) for s, e in cand.pieces) if kgroup != "quote" else True
+    f.append("hm=" + str(bool(has_mark)))
+    f.append("khm=" + kgroup + "|" + str(bool(has_mark)))
+    if cand.root is not None:
+        r = doc[cand.root]
+        f.append("rp=" + r.pos_)
+        f.append("krp=" + kind + "|" + r.pos_)
+        f.append("rt=" + r.tag_)
+        f.append("re=" + (r.ent_type_ or "-"))
+        f.append("lrp=" + lemma + "|" + r.pos_)
+        has_verb = any(doc[k].pos_ in ("VERB", "AUX") for k in range(i, j))
+        f.append("hv=" + str(has_verb))
+        f.append("khv=" + kind + "|" + str(has_verb))
+    else:
+        f.append("rp=none")
+    side = "after" if i > tok.i else ("before" if j <= tok.i else "around")
+    f.append("side=" + side)
+    f.append("kside=" + kgroup + "|" + side)
+    if kgroup == "quote" or kgroup == "quotes" or kind == "colon:quote":
+        speech_words = sum(len(text[s:e].split()) for s, e in cand.pieces)
+        f.append("qw=" + _bucket(speech_words))
+    f.append("pieces=" + str(min(len(cand.pieces), 3)))
+    f.append("kc=" + kgroup + "|" + _bucket(chars // 20))
+    for cf in cue_feats_short:
+        f.append("k" + kgroup + "&" + cf)
+    return f
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _np_span(tok: Token) -> tuple[int, int]:
+    """The mention of a noun phrase headed by ``tok``: its left modifiers up to the head
+    (relative clauses and appositions after the head are not part of the mention)."""
+    i = tok.left_edge.i
+    j = tok.i + 1
+    # keep flat name parts to the right ("Evan Greer" when the head is "Evan")
+    doc = tok.doc
+    while j < len(doc) and doc[j].head.i == tok.i and doc[j].dep_ in ("flat", "compound") :
+        j += 1
+    return i, j
+
+
+def source_token(tok: Token, view: DocView) -> Token | None:
+    """The head token of the cue's source mention, or ``None``."""
+    doc = view.doc
+    if tok.text == ":":
+        # "Smith: ..." / "The statement from the ACLU: ..." -> the phrase before the colon
+        k = tok.i - 1
+        sent_start = view.sents[view.sent_of[tok.i]].start
+        while k >= sent_start and (doc[k].is_punct or doc[k].is_space):
+            k -= 1
+        if k < sent_start:
+            return None
+        t = doc[k]
+        # climb to the head of the phrase that ends before the colon
+        while t.head.i != t.i and t.head.i < tok.i and t.head.i >= sent_start and t.dep_ not in ("ROOT",):
+            t = t.head
+        return t if t.pos_ in ("PROPN", "NOUN", "PRON") else None
+    lemma = tok.lemma_.lower()
+    t = tok
+    for _ in range(5):
+        if lemma == "accord" or t.lower_ == "according":
+            for ch in t.children:
+                if ch.dep_ == "prep":
+                    for g in ch.children:
+                        if g.dep_ == "pobj":
+                            return g
+            return None
+        subj = None
+        agent = None
+        poss = None
+        for ch in t.children:
+            if ch.dep_ in ("nsubj", "csubj") and subj is None:
+                subj = ch
+            elif ch.dep_ == "agent":
+                for g in ch.children:
+                    if g.dep_ == "pobj":
+                        agent = g
+            elif ch.dep_ == "poss" and t.pos_ == "NOUN":
+                poss = ch
+        if agent is not None:
+            return agent
+        if subj is not None:
+            if subj.lower_ in ("it", "there") and t.i != tok.i:
+                return None
+            return subj
+        if poss is not None:
+            return poss
+        if t.dep_ in ("acl", "relcl") and t.head.pos_ in ("NOUN", "PROPN", "PRON"):
+            return t.head
+        if t.dep_ in ("xcomp", "conj", "advcl", "ccomp", "pcomp", "prep", "pobj", "acomp") and t.head.i != t.i:
+            t = t.head
+            continue
+        return None
+    return None
+
+
+def source_span(tok: Token | None) -> tuple[int, int] | None:
+    if tok is None:
+        return None
+    i, j = _np_span(tok)
+    return _tok_span(tok.doc, i, j)
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _kind(text: str, pieces: Pieces) -> str:
+    if MARK_RE.match(text, pieces[0][0]):
+        return "direct"
+    if any(MARK_RE.search(text, s, e) for s, e in pieces):
+        return "mixed"
+    return "indirect"
+
+
+def extract(doc: Doc, model: AttributionModel, view: DocView | None = None) -> list[Attribution]:
+    """Every attribution in ``doc``, in text order."""
+    view = view or DocView(doc, model.min_speech_words)
+    found: list[Attribution] = []
+    extra = model.extra_cue_lemmas
+    for tok in doc:
+        if not is_cue_candidate(tok, view, extra):
+            continue
+        cf = cue_features(tok, view)
+        p_cue = model.cue.score(cf)
+        if p_cue < model.cue.threshold:
+            continue
+        short = [x for x in cf if x.startswith(("l=", "d=", "q="))]
+        best, best_p = None, 0.0
+        for cand in content_candidates(tok, view):
+            p = model.content.score(content_features(tok, cand, view, short))
+            if p > best_p:
+                best, best_p = cand, p
+        if best is None or best_p < model.content.threshold:
+            continue
+        src = source_token(tok, view)
+        cue_span = _tok_span(doc, tok.i, tok.i + 1)
+        found.append(Attribution(content=best.pieces, cue=cue_span, source=source_span(src),
+                                 kind=_kind(view.text, best.pieces), score=p_cue * best_p,
+                                 cue_token=tok.i, source_token=src.i if src is not None else None,
+                                 origin="parse:" + best.kind, sentence=view.sent_of[tok.i]))
+    found = _suppress_overlaps(found)
+    found = _attach_quotes(found, view, model)
+    found.sort(key=lambda a: (a.start, a.end))
+    return found
+
+
+def _suppress_overlaps(found: list[Attribution]) -> list[Attribution]:
+    """Keep the best of attributions whose contents overlap by half or more."""
+    kept: list[Attribution] = []
+    for a in sorted(found, key=lambda a: (-a.score, a.start)):
+        if all(iou(a.content, k.content) < 0.5 for k in kept):
+            kept.append(a)
+    return kept
+
+
+def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionModel) -> list[Attribution]:
+    """Speech quotes no attribution covers: join the same speaker's attribution before them in
+    the paragraph, else take a cue in the next sentence, else stand alone with no speaker."""
+    doc = view.doc
+    text = view.text
+    covered = []
+    for qi, q in enumerate(view.quotes):
+        if not view.speech[qi]:
+            continue
+        ov = sum(overlap(q.pieces, a.content) for a in found)
+        if ov >= 0.5 * _length(q.pieces):
+            continue
+        covered.append(qi)
+    if not covered:
+        return found
+    from pipeline.extract.marks import paragraphs
+
+    paras = paragraphs(text)
+
+    def para_of(pos: int) -> int:
+        lo, hi = 0, len(paras) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if paras[mid][0] <= pos:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    by_start = sorted(found, key=lambda a: a.start)
+    for qi in covered:
+        q = view.quotes[qi]
+        span = doc.char_span(q.start, q.end, alignment_mode="expand")
+        if span is None or len(span) == 0:
+            continue
+        p = para_of(q.start)
+        prev = None
+        for a in by_start:
+            if a.end <= q.start and para_of(a.start) == p and a.source is not None:
+                prev = a
+        if prev is not None and model.merge_following_quotes:
+            prev.content = tuple(sorted(prev.content + q.pieces))
+            prev.origin += "+quote"
+            prev.kind = _kind(text, prev.content)
+            continue
+        # a cue in the sentence right after the quote ("... ." He added.)
+        sent_after = view.sent_of[span.end - 1]
+        attached = None
+        for a in by_start:
+            if a.cue_token is not None and view.sent_of[a.cue_token] in (sent_after, sent_after + 1) \
+                    and a.start >= q.end and a.source is not None:
+                attached = a
+                break
+        if attached is not None:
+            found.append(Attribution(content=q.pieces, cue=attached.cue, source=attached.source,
+                                     kind=_kind(text, q.pieces), score=0.5, cue_token=attached.cue_token,
+                                     source_token=attached.source_token, origin="quote:cue-after",
+                                     sentence=view.sent_of[span.start]))
+            continue
+        # the previous paragraph's last attribution, when this paragraph opens with the quote
+        if text[paras[p][0]:q.start].strip() == "":
+            before = [a for a in by_start if a.end <= q.start and a.source is not None
+                      and para_of(a.start) == p - 1]
+            if before:
+                a = before[-1]
+                found.append(Attribution(content=q.pieces, cue=a.cue, source=a.source,
+                                         kind=_kind(text, q.pieces), score=0.4, cue_token=a.cue_token,
+                                         source_token=a.source_token, origin="quote:prev-paragraph",
+                                         sentence=view.sent_of[span.start]))
+                continue
+        found.append(Attribution(content=q.pieces, cue=None, source=None, kind=_kind(text, q.pieces),
+                                 score=0.3, origin="quote:alone", sentence=view.sent_of[span.start]))
+    return found
