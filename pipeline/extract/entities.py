@@ -1,0 +1,304 @@
+"""Named entities of one article and the fullest name of each.
+
+``entity_rows(doc)`` lists every ``doc.ents`` entity with its character offsets, spaCy
+label, sentence index and ``canonical`` name: the fullest name the article gives the same
+entity. ``EntityIndex(doc)`` holds the same mentions for look-ups (the canonical name of a
+span, the people or organisations named before a position), which ``speakers`` uses.
+
+How the canonical name is chosen:
+
+- every mention is first *cleaned*: a leading "the", a trailing possessive "'s" and, for
+  people, leading courtesy titles and ranks ("Mr.", "Dr.", "Sergeant") are dropped;
+- a **person** mention takes the longest person name of the article that ends with the same
+  words ("Greer" -> "Evan Greer"); when several different people share the ending, the
+  nearest one before the mention wins (else the first one after it);
+- any **other** mention takes the longest mention of the same label that contains its words
+  as a whole-word run ("Police Foundation" -> "National Police Foundation"), or, for an
+  acronym, a same-label mention whose initials spell it ("ACLU" -> "American Civil
+  Liberties Union").
+
+A mention whose cleaned text is also the text of an organisation mention elsewhere in the
+article is treated as an organisation, so a name the recogniser labels inconsistently
+("Fight for the Future" as WORK_OF_ART once and ORG once) still gets one canonical name.
+
+Everything is a pure function of the ``Doc``; offsets are character offsets into ``doc.text``.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+from spacy.tokens import Doc, Span
+
+#: Labels of people and of speaking bodies (organisations, nationalities / parties, places).
+PERSON_LABELS = frozenset({"PERSON"})
+ORG_LABELS = frozenset({"ORG", "NORP", "GPE", "FAC"})
+
+#: Courtesy titles and ranks dropped from the front of a person's name (lower case, no dot).
+PERSON_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "professor", "sir", "dame", "rev", "reverend",
+    "sgt", "sergeant", "officer", "detective", "det", "lt", "lieutenant", "capt", "captain", "cpl",
+    "corporal", "col", "colonel", "gen", "general", "maj", "major", "chief", "sheriff", "deputy",
+    "sen", "senator", "rep", "representative", "gov", "governor", "mayor", "president", "judge",
+    "justice", "commissioner", "councilmember", "councilman", "councilwoman", "councillor",
+    "supervisor", "secretary", "minister", "chancellor", "superintendent", "inspector", "trooper",
+    "attorney", "ceo", "pastor", "father", "rabbi", "imam", "state", "u.s", "us",
+})
+#: Words skipped when spelling an acronym from a name ("Fight for the Future" -> FFTF or FF).
+_MINOR_WORDS = frozenset({"of", "for", "the", "and", "&", "on", "in", "to", "at", "a", "an"})
+_POSSESSIVE = re.compile(r"\s*['’]s?$")
+_LEADING_THE = re.compile(r"^(?:the|The|THE)\s+")
+_ACRONYM = re.compile(r"^(?:[A-Z]\.?){2,8}$|^[A-Z][A-Z&]{1,7}$")
+_WORD = re.compile(r"[\w][\w.&'’-]*")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One entity mention; ``start``/``end`` are token indices, the ``*_char`` ones characters."""
+
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+    text: str
+    label: str
+    sentence: int
+    name: str  # the cleaned text (no leading "the", possessive, or person title)
+    group: str  # "person", "org" or "other": the label family, corrected by text agreement
+    canonical: str = ""
+
+    @property
+    def root_range(self) -> range:
+        return range(self.start, self.end)
+
+
+# --------------------------------------------------------------------------- cleaning
+
+
+def strip_possessive(text: str) -> str:
+    """``"Amazon's"`` -> ``"Amazon"``; ``"groups'"`` -> ``"groups"``."""
+    return _POSSESSIVE.sub("", text.strip())
+
+
+def strip_the(text: str) -> str:
+    """Drop one leading "the" ("the National Police Foundation" -> "National Police Foundation")."""
+    return _LEADING_THE.sub("", text.strip())
+
+
+def strip_titles(words: list[str]) -> list[str]:
+    """Leading courtesy titles and ranks of a person's name, dropped (never the last word)."""
+    k = 0
+    while k < len(words) - 1 and words[k].lower().rstrip(".") in PERSON_TITLES:
+        k += 1
+    return words[k:]
+
+
+def clean_name(text: str, label: str) -> str:
+    """The bare name of a mention: no leading "the", no possessive, no person title."""
+    text = strip_the(strip_possessive(" ".join(text.split())))
+    if label in PERSON_LABELS:
+        text = " ".join(strip_titles(text.split()))
+    return text
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def initials(name: str) -> set[str]:
+    """Acronyms a name may go by: initials of its capitalised words, and of all its words."""
+    ws = [w for w in words(name) if w[:1].isalnum()]
+    major = "".join(w[0] for w in ws if w.lower() not in _MINOR_WORDS and w[0].isupper())
+    every = "".join(w[0] for w in ws if w.lower() != "the")
+    return {major.upper(), every.upper()} - {""}
+
+
+def is_acronym(text: str) -> bool:
+    return bool(_ACRONYM.match(text.strip()))
+
+
+def _contains_run(outer: list[str], inner: list[str]) -> bool:
+    """``inner`` occurs in ``outer`` as a contiguous run of whole words (case-insensitive)."""
+    if not inner or len(inner) > len(outer):
+        return False
+    o = [w.lower() for w in outer]
+    n = [w.lower() for w in inner]
+    return any(o[k:k + len(n)] == n for k in range(len(o) - len(n) + 1))
+
+
+# --------------------------------------------------------------------------- the index
+
+
+def _group(label: str) -> str:
+    if label in PERSON_LABELS:
+        return "person"
+    if label in ORG_LABELS:
+        return "org" if label == "ORG" else "body"
+    return "other"
+
+
+def _sentence_starts(doc: Doc) -> list[int]:
+    if not doc.has_annotation("SENT_START"):
+        return [0]
+    return [s.start for s in doc.sents]
+
+
+class EntityIndex:
+    """The entity mentions of one ``Doc`` in text order, each with its canonical name."""
+
+    def __init__(self, doc: Doc) -> None:
+        self.doc = doc
+        self._sent_starts = _sentence_starts(doc)
+        raw = [self._mention(ent) for ent in doc.ents]
+        raw = self._agree_groups(raw)
+        self.mentions: list[Mention] = [self._with_canonical(m, raw) for m in raw]
+        self._by_token: dict[int, Mention] = {}
+        for m in self.mentions:
+            for i in m.root_range:
+                self._by_token[i] = m
+        self._starts = [m.start_char for m in self.mentions]
+
+    # ------------------------------------------------------------------ building
+
+    def sentence_of(self, token_index: int) -> int:
+        return max(0, bisect_right(self._sent_starts, token_index) - 1)
+
+    def _mention(self, ent: Span) -> Mention:
+        name = clean_name(ent.text, ent.label_)
+        return Mention(ent.start, ent.end, ent.start_char, ent.end_char, ent.text, ent.label_,
+                       self.sentence_of(ent.start), name, _group(ent.label_))
+
+    @staticmethod
+    def _agree_groups(mentions: list[Mention]) -> list[Mention]:
+        """Correct the recogniser by the article's other mentions: a name that is also an ORG
+        mention's name is an organisation; a non-person mention whose words end a person's
+        name ("Whitlock" labelled ORG after "Dana Whitlock") is that person."""
+        org_names = {m.name.lower() for m in mentions if m.label == "ORG"}
+        person_names = [words(m.name.lower()) for m in mentions if m.group == "person"]
+        out = []
+        for m in mentions:
+            mine = words(m.name.lower())
+            if m.group != "person" and mine and any(
+                    len(p) > len(mine) and p[-len(mine):] == mine for p in person_names):
+                m = _replace(m, group="person")
+            elif m.group == "other" and m.name.lower() in org_names:
+                m = _replace(m, group="org")
+            out.append(m)
+        return out
+
+    def _with_canonical(self, m: Mention, pool: list[Mention]) -> Mention:
+        if m.group == "person":
+            return _replace(m, canonical=_person_canonical(m, pool))
+        return _replace(m, canonical=_other_canonical(m, pool))
+
+    # ------------------------------------------------------------------ look-ups
+
+    def at_token(self, i: int) -> Mention | None:
+        """The mention that token ``i`` belongs to."""
+        return self._by_token.get(i)
+
+    def within(self, start_char: int, end_char: int) -> list[Mention]:
+        """Mentions lying inside the characters ``[start_char, end_char)``."""
+        lo = bisect_right(self._starts, start_char - 1)
+        out = []
+        for m in self.mentions[lo:]:
+            if m.start_char >= end_char:
+                break
+            if m.end_char <= end_char:
+                out.append(m)
+        return out
+
+    def canonical(self, start_char: int, end_char: int) -> str | None:
+        """The canonical name of the mention covering (or lying in) a character span."""
+        for m in self.within(start_char, end_char):
+            return m.canonical
+        for m in self.mentions:
+            if m.start_char <= start_char and end_char <= m.end_char:
+                return m.canonical
+        return None
+
+    def before(self, pos: int, groups: Iterable[str] = ("person",),
+               where: Callable[[Mention], bool] | None = None) -> Iterator[Mention]:
+        """Mentions of ``groups`` ending at or before character ``pos``, nearest first."""
+        wanted = set(groups)
+        hi = bisect_right(self._starts, pos)
+        for m in reversed(self.mentions[:hi]):
+            if m.end_char <= pos and m.group in wanted and (where is None or where(m)):
+                yield m
+
+    def persons(self) -> list[Mention]:
+        return [m for m in self.mentions if m.group == "person"]
+
+    def is_org_name(self, name: str) -> bool:
+        """``name`` is the canonical name of an organisation mention of this article."""
+        low = name.lower()
+        return any(m.group in ("org", "body") and m.canonical.lower() == low for m in self.mentions)
+
+
+def _replace(m: Mention, **kw) -> Mention:
+    from dataclasses import replace
+
+    return replace(m, **kw)
+
+
+def _person_canonical(m: Mention, pool: list[Mention]) -> str:
+    """The longest person name ending with this mention's words; the nearest one when
+    different people share that ending."""
+    mine = words(m.name)
+    best: list[Mention] = []
+    best_len = len(mine)
+    for o in pool:
+        if o.group != "person":
+            continue
+        theirs = words(o.name)
+        if len(theirs) < best_len or [w.lower() for w in theirs[-len(mine):]] != [w.lower() for w in mine]:
+            continue
+        if len(theirs) > best_len:
+            best, best_len = [o], len(theirs)
+        else:
+            best.append(o)
+    if not best:
+        return m.name
+    names = {o.name for o in best}
+    if len(names) == 1:
+        return best[0].name
+    earlier = [o for o in best if o.start_char <= m.start_char]
+    return (earlier[-1] if earlier else best[0]).name
+
+
+def _other_canonical(m: Mention, pool: list[Mention]) -> str:
+    """The longest same-label mention holding this one's words, else the one its acronym spells."""
+    mine = words(m.name)
+    same = [o for o in pool if o.group == m.group and (o.label == m.label or m.group == "org")]
+    best = m.name
+    for o in same:
+        if len(o.name) > len(best) and _contains_run(words(o.name), mine):
+            best = o.name
+    if best == m.name and is_acronym(m.name):
+        letters = m.name.replace(".", "").upper()
+        for o in same:
+            if o is not m and letters in initials(o.name) and len(o.name) > len(best):
+                best = o.name
+    return best
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def entity_rows(doc: Doc, index: EntityIndex | None = None) -> list[dict]:
+    """One row per ``doc.ents`` entity: offsets, text, spaCy label, canonical name, sentence."""
+    index = index or EntityIndex(doc)
+    return [
+        {
+            "start_char": m.start_char,
+            "end_char": m.end_char,
+            "text": doc.text[m.start_char:m.end_char],
+            "label": m.label,
+            "canonical": m.canonical,
+            "sentence": m.sentence,
+        }
+        for m in index.mentions
+    ]
