@@ -229,6 +229,17 @@ class EntityIndex:
             if m.end_char <= pos and m.group in wanted and (where is None or where(m)):
                 yield m
 
+    def person_named(self, name: str, pos: int) -> Mention | None:
+        """The person whose name ends with the words of ``name`` (a surname the recogniser
+        missed, say): the nearest such mention before ``pos``, else the first after it."""
+        mine = [w.lower() for w in strip_titles(words(strip_possessive(name)))]
+        if not mine:
+            return None
+        hits = [m for m in self.mentions if m.group == "person"
+                and [w.lower() for w in words(m.canonical)][-len(mine):] == mine]
+        earlier = [m for m in hits if m.start_char < pos]
+        return earlier[-1] if earlier else (hits[0] if hits else None)
+
     def persons(self) -> list[Mention]:
         return [m for m in self.mentions if m.group == "person"]
 
