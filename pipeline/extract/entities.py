@@ -45,7 +45,8 @@ PERSON_TITLES = frozenset({
     "sen", "senator", "rep", "representative", "gov", "governor", "mayor", "president", "judge",
     "justice", "commissioner", "councilmember", "councilman", "councilwoman", "councillor",
     "supervisor", "secretary", "minister", "chancellor", "superintendent", "inspector", "trooper",
-    "attorney", "ceo", "pastor", "father", "rabbi", "imam", "state", "u.s", "us",
+    "attorney", "ceo", "pastor", "father", "rabbi", "imam", "state", "u.s", "us", "police", "board",
+    "city", "county", "vice", "assistant", "executive", "director", "chair", "chairman", "chairwoman",
 })
 #: Words skipped when spelling an acronym from a name ("Fight for the Future" -> FFTF or FF).
 _MINOR_WORDS = frozenset({"of", "for", "the", "and", "&", "on", "in", "to", "at", "a", "an"})
@@ -88,10 +89,16 @@ def strip_the(text: str) -> str:
     return _LEADING_THE.sub("", text.strip())
 
 
+def is_title(word: str) -> bool:
+    """``word`` is a courtesy title or rank ("Dr.", "Sergeant", "Councilmembers")."""
+    w = word.lower().rstrip(".")
+    return w in PERSON_TITLES or (w.endswith("s") and w[:-1] in PERSON_TITLES)
+
+
 def strip_titles(words: list[str]) -> list[str]:
     """Leading courtesy titles and ranks of a person's name, dropped (never the last word)."""
     k = 0
-    while k < len(words) - 1 and words[k].lower().rstrip(".") in PERSON_TITLES:
+    while k < len(words) - 1 and is_title(words[k]):
         k += 1
     return words[k:]
 
@@ -120,7 +127,7 @@ def is_acronym(text: str) -> bool:
     return bool(_ACRONYM.match(text.strip()))
 
 
-def _contains_run(outer: list[str], inner: list[str]) -> bool:
+def contains_run(outer: list[str], inner: list[str]) -> bool:
     """``inner`` occurs in ``outer`` as a contiguous run of whole words (case-insensitive)."""
     if not inner or len(inner) > len(outer):
         return False
@@ -154,7 +161,8 @@ class EntityIndex:
         self._sent_starts = _sentence_starts(doc)
         raw = [self._mention(ent) for ent in doc.ents]
         raw = self._agree_groups(raw)
-        self.mentions: list[Mention] = [self._with_canonical(m, raw) for m in raw]
+        pool = raw + self._untagged_names(raw)
+        self.mentions: list[Mention] = [self._with_canonical(m, pool) for m in raw]
         self._by_token: dict[int, Mention] = {}
         for m in self.mentions:
             for i in m.root_range:
@@ -167,7 +175,7 @@ class EntityIndex:
         return max(0, bisect_right(self._sent_starts, token_index) - 1)
 
     def _mention(self, ent: Span) -> Mention:
-        name = clean_name(ent.text, ent.label_)
+        name = clean_name(_own_paragraph(ent), ent.label_)
         return Mention(ent.start, ent.end, ent.start_char, ent.end_char, ent.text, ent.label_,
                        self.sentence_of(ent.start), name, _group(ent.label_))
 
@@ -177,16 +185,45 @@ class EntityIndex:
         mention's name is an organisation; a non-person mention whose words end a person's
         name ("Whitlock" labelled ORG after "Dana Whitlock") is that person."""
         org_names = {m.name.lower() for m in mentions if m.label == "ORG"}
+        org_words = [words(m.name.lower()) for m in mentions if m.label == "ORG"]
         person_names = [words(m.name.lower()) for m in mentions if m.group == "person"]
         out = []
         for m in mentions:
             mine = words(m.name.lower())
-            if m.group != "person" and mine and any(
-                    len(p) > len(mine) and p[-len(mine):] == mine for p in person_names):
+            ends_person = bool(mine) and any(len(p) > len(mine) and p[-len(mine):] == mine
+                                             for p in person_names)
+            if m.group != "person" and ends_person:
                 m = _replace(m, group="person")
+            elif m.group == "person" and len(mine) == 1 and not ends_person and any(
+                    len(o) > 1 and o[0] == mine[0] for o in org_words):
+                m = _replace(m, group="org")  # "Corvane" after "Corvane Semiconductor"
             elif m.group == "other" and m.name.lower() in org_names:
                 m = _replace(m, group="org")
             out.append(m)
+        return out
+
+    def _untagged_names(self, mentions: list[Mention]) -> list[Mention]:
+        """Person names the recogniser missed, as candidates for canonical names only: runs
+        of two or more proper nouns (after titles) outside every non-person entity, whose
+        last word ends a person mention ("Councilmember Lena Park:" gives "Park" its full
+        name)."""
+        doc = self.doc
+        taken = {i for m in mentions if m.group != "person" for i in m.root_range}
+        surnames = {words(m.name.lower())[-1] for m in mentions if m.group == "person" and words(m.name)}
+        out: list[Mention] = []
+        run: list = []
+        for tok in list(doc) + [None]:
+            if tok is not None and tok.pos_ == "PROPN" and tok.i not in taken and tok.text[:1].isupper():
+                run.append(tok)
+                continue
+            names = strip_titles([t.text for t in run])
+            if len(names) >= 2 and names[-1].lower() in surnames:
+                first = run[len(run) - len(names)]
+                last = run[-1]
+                text = doc.text[first.idx:last.idx + len(last.text)]
+                out.append(Mention(first.i, last.i + 1, first.idx, last.idx + len(last.text), text, "PERSON",
+                                   self.sentence_of(first.i), " ".join(text.split()), "person"))
+            run = []
         return out
 
     def _with_canonical(self, m: Mention, pool: list[Mention]) -> Mention:
@@ -240,6 +277,14 @@ class EntityIndex:
         earlier = [m for m in hits if m.start_char < pos]
         return earlier[-1] if earlier else (hits[0] if hits else None)
 
+    def org_named(self, name: str, pos: int) -> Mention | None:
+        """The organisation whose canonical name holds the words of ``name`` ("Board" ->
+        "Port Sedge School Board"): the nearest before ``pos``, else the first after it."""
+        mine = words(strip_the(strip_possessive(name)))
+        hits = [m for m in self.mentions if m.group in ("org", "body") and contains_run(words(m.canonical), mine)]
+        earlier = [m for m in hits if m.start_char < pos]
+        return earlier[-1] if earlier else (hits[0] if hits else None)
+
     def persons(self) -> list[Mention]:
         return [m for m in self.mentions if m.group == "person"]
 
@@ -247,6 +292,22 @@ class EntityIndex:
         """``name`` is the canonical name of an organisation mention of this article."""
         low = name.lower()
         return any(m.group in ("org", "body") and m.canonical.lower() == low for m in self.mentions)
+
+
+def _own_paragraph(ent: Span) -> str:
+    """The entity's text, cut to the line holding its root when the recogniser ran a name
+    across a line break ("Veridex Vision\n\nFeld" -> "Feld")."""
+    if "\n" not in ent.text:
+        return ent.text
+    pieces = re.split(r"\s*\n\s*", ent.text)
+    at = ent.root.idx - ent.start_char
+    offset = 0
+    for piece in pieces:
+        k = ent.text.find(piece, offset)
+        if k <= at < k + len(piece):
+            return piece
+        offset = k + len(piece)
+    return pieces[-1]
 
 
 def _replace(m: Mention, **kw) -> Mention:
@@ -286,7 +347,7 @@ def _other_canonical(m: Mention, pool: list[Mention]) -> str:
     same = [o for o in pool if o.group == m.group and (o.label == m.label or m.group == "org")]
     best = m.name
     for o in same:
-        if len(o.name) > len(best) and _contains_run(words(o.name), mine):
+        if len(o.name) > len(best) and contains_run(words(o.name), mine):
             best = o.name
     if best == m.name and is_acronym(m.name):
         letters = m.name.replace(".", "").upper()

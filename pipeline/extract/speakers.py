@@ -34,8 +34,8 @@ from typing import Iterable, Sequence
 
 from spacy.tokens import Doc, Token
 
-from pipeline.extract.entities import (PERSON_TITLES, EntityIndex, Mention, is_acronym, strip_possessive,
-                                       strip_the, words)
+from pipeline.extract.entities import (PERSON_TITLES, EntityIndex, Mention, is_acronym, is_title,
+                                       strip_possessive, strip_the, words)
 
 PERSON, ORGANISATION, OTHER, UNKNOWN = "person", "organisation", "other", "unknown"
 
@@ -68,10 +68,16 @@ ORG_NOUNS = frozenset({
     "industry", "sheriff's", "legislature", "senate", "house", "congress", "parliament", "panel",
     "society", "federation", "chamber", "bureau", "service", "consortium", "partnership",
 })
-#: Organisation nouns that fit an organisation whose name does not say what it is.
-GENERIC_ORG_NOUNS = frozenset({"company", "firm", "group", "organization", "organisation", "nonprofit",
-                               "startup", "maker", "vendor", "business", "corporation", "retailer",
-                               "manufacturer", "provider", "platform"})
+#: Generic nouns for a business ("the company"): they fit an organisation whose name says
+#: no kind of body ("Amazon", "Veridex Systems").
+COMPANY_NOUNS = frozenset({"company", "firm", "startup", "maker", "vendor", "business", "corporation",
+                           "retailer", "manufacturer", "provider", "platform", "contractor"})
+#: Generic nouns for an advocacy or civic body ("the group"): they also fit names such as
+#: "... Alliance" or "... Foundation".
+GROUP_NOUNS = frozenset({"group", "organization", "organisation", "nonprofit"})
+GROUP_NAME_WORDS = frozenset({"alliance", "coalition", "association", "union", "foundation", "campaign",
+                              "federation", "society", "network", "group", "institute", "center",
+                              "centre", "project", "fund", "league", "council", "committee"})
 #: Head nouns of documents and other things that "say".
 DOC_NOUNS = frozenset({
     "letter", "report", "study", "statement", "survey", "poll", "memo", "document", "filing",
@@ -175,24 +181,29 @@ class _Resolver:
 
     # ------------------------------------------------------------------ organisations
 
-    def org_name(self, tokens: Sequence[Token], pos: int) -> str | None:
-        """The organisation named by ``tokens``: an entity's canonical name, a description
-        ("the group") resolved to an organisation before ``pos``, or the capitalised text."""
+    def org_name(self, tokens: Sequence[Token], pos: int, head: Token | None = None) -> str | None:
+        """The organisation named by the phrase ``tokens`` (headed by ``head``, else its last
+        token): an entity's canonical name, a description ("the group") resolved to an
+        organisation before ``pos``, or the capitalised text; ``None`` for a person's name."""
         toks = [t for t in tokens if not t.is_space and t.text not in ("'s", "’s", "'", "’")]
         while toks and (toks[0].lower_ in _DETERMINERS or toks[0].is_punct):
             toks = toks[1:]
         if not toks:
             return None
-        for t in toks:
-            m = self.index.at_token(t.i)
+        head = head if head is not None and head in toks else toks[-1]
+        at_head = self.index.at_token(head.i)
+        if at_head is not None and at_head.group == "person" and len(words(at_head.canonical)) > 1:
+            return None  # "a spokeswoman for Mayor Owen Tate": a person, not an organisation
+        for m in [at_head] + [self.index.at_token(t.i) for t in toks]:
             if m is not None and m.group in ("org", "body", "other"):
                 return m.canonical
-        head = toks[-1]
         if head.pos_ == "NOUN" and head.lower_ in ORG_NOUNS:
             m = self.org_for_noun(head.lower_, pos)
             return m.canonical if m else None
         if any(t.text[:1].isupper() for t in toks):
-            return strip_the(strip_possessive(_span_text(self.doc, toks)))
+            text = strip_the(strip_possessive(_span_text(self.doc, toks)))
+            named = self.index.org_named(text, pos)
+            return named.canonical if named else text
         return None
 
     def org_for_noun(self, noun: str, pos: int) -> Mention | None:
@@ -203,13 +214,15 @@ class _Resolver:
             return any(_same_noun(w, noun) for w in words(m.canonical))
 
         hit = next(self.index.before(pos, ("org", "body"), names_it), None)
-        if hit is not None or noun not in GENERIC_ORG_NOUNS:
+        if hit is not None or noun not in COMPANY_NOUNS | GROUP_NOUNS:
             return hit
+        allowed = GROUP_NAME_WORDS if noun in GROUP_NOUNS else frozenset()
 
-        def plain(m: Mention) -> bool:
-            return m.group == "org" and not any(w.lower() in ORG_NOUNS for w in words(m.canonical))
+        def fits(m: Mention) -> bool:
+            kinds = {w.lower() for w in words(m.canonical)} & (ORG_NOUNS | GROUP_NAME_WORDS)
+            return m.group == "org" and kinds <= allowed
 
-        return next(self.index.before(pos, ("org",), plain), None)
+        return next(self.index.before(pos, ("org",), fits), None)
 
     # ------------------------------------------------------------------ person profiles
 
@@ -253,8 +266,9 @@ class _Resolver:
         doc = self.doc
         org = None
         role_toks: list[Token] = []
+        owners = [t for t in doc[head.left_edge.i:head.i] if _is_possessor(t)]
         for t in doc[head.left_edge.i:head.i + 1]:
-            if t.dep_ == "poss" or (t.head.dep_ == "poss" and t.head.i != head.i):
+            if any(t.i == o.i or o.left_edge.i <= t.i <= o.i + 1 for o in owners):
                 continue
             if t.dep_ in ("det", "punct", "case") or t.is_space:
                 continue
@@ -266,9 +280,9 @@ class _Resolver:
                 org = org or t.text
                 continue
             role_toks.append(t)
-        for ch in head.children:
-            if ch.dep_ == "poss" and org is None:
-                org = self.org_name(list(doc[ch.left_edge.i:ch.i + 1]), pos)
+        for o in owners:
+            if org is None:
+                org = self.org_name(list(doc[o.left_edge.i:o.i + 1]), pos)
         suffix = ""
         for ch in head.children:
             if ch.dep_ == "prep" and ch.lower_ in ORG_PREPS and ch.i > head.i:
@@ -276,7 +290,7 @@ class _Resolver:
                 if not objs:
                     continue
                 obj = objs[0]
-                found = self.org_name(list(doc[obj.left_edge.i:obj.right_edge.i + 1]), pos)
+                found = self.org_name(list(doc[obj.left_edge.i:obj.right_edge.i + 1]), pos, obj)
                 if found and org is None:
                     org = found
                 elif not found and not suffix:
@@ -292,7 +306,7 @@ class _Resolver:
             if lemma == "be" and ch.dep_ == "attr" and ch.pos_ == "NOUN":
                 return self._role_np(ch, pos)
             if lemma in RELCL_ROLES and ch.dep_ == "dobj":
-                org = self.org_name(list(self.doc[ch.left_edge.i:ch.right_edge.i + 1]), pos)
+                org = self.org_name(list(self.doc[ch.left_edge.i:ch.right_edge.i + 1]), pos, ch)
                 return RELCL_ROLES[lemma], org
         return None, None
 
@@ -306,8 +320,9 @@ class _Resolver:
         while k > 0:
             t = before[k - 1]
             ent = self.index.at_token(t.i)
-            titled = t.lower_ in TITLE_WORDS or (t.text.islower() and t.pos_ in ("NOUN", "ADJ"))
-            if not titled or (ent is not None and ent.group in ("org", "body")):
+            titled = (t.lower_ in TITLE_WORDS or _lemma(t) in TITLE_WORDS or is_title(t.text)
+                      or (t.text.islower() and t.pos_ in ("NOUN", "ADJ")))
+            if not titled or (ent is not None and ent.group in ("org", "body") and t.lower_ not in TITLE_WORDS):
                 break
             role.insert(0, t)
             k -= 1
@@ -377,6 +392,9 @@ class _Resolver:
     # ------------------------------------------------------------------ the rules
 
     def resolve(self, tok: Token, span: tuple[int, int], history: list[tuple[int, Speaker]]) -> Speaker:
+        if tok.tag_ in ("WDT", "WP") and tok.head.dep_ == "relcl":  # "the group, which said"
+            tok = tok.head.head
+            span = (tok.left_edge.idx, tok.idx + len(tok.text))
         m = self.mention_of(tok, span)
         if m is not None:
             return self.from_mention(m)
@@ -456,7 +474,7 @@ class _Resolver:
         if kinds & ORG_NOUNS:
             return Speaker(text, ORGANISATION)
         if not plural and (lemma in TITLE_WORDS or lemma.startswith("spokes")):
-            return Speaker(text, PERSON)
+            return Speaker(text, PERSON, *self._role_np(tok, tok.idx))
         return Speaker(text, OTHER)
 
     def person_with_role(self, noun: str, pos: int) -> str | None:
@@ -479,6 +497,11 @@ def role_head(role: str) -> str:
     return head[-1] if head else role
 
 
+def _is_possessor(tok: Token) -> bool:
+    """``tok`` heads a possessive ("the group's", "Veridex's", "its")."""
+    return tok.dep_ == "poss" or any(c.tag_ == "POS" for c in tok.children)
+
+
 def _stretch(tok: Token, max_words: int = 12) -> int:
     """Where a description headed by ``tok`` ends once its coordinated nouns and an "of"
     phrase after it are included (character offset); just past ``tok`` when there are none."""
@@ -488,7 +511,7 @@ def _stretch(tok: Token, max_words: int = 12) -> int:
             continue
         if ch.dep_ == "conj" and ch.pos_ in ("NOUN", "PROPN"):
             end = max(end, ch.idx + len(ch.text))
-        elif ch.dep_ == "prep" and ch.lower_ == "of" and ch.right_edge.i - tok.i <= max_words:
+        elif ch.dep_ == "prep" and ch.lower_ in ("of", "for") and ch.right_edge.i - tok.i <= max_words:
             last = ch.right_edge
             end = max(end, last.idx + len(last.text))
     return end
