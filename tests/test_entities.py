@@ -111,3 +111,17 @@ def test_seed_canonical_names(seed_doc):
     sents = list(seed_doc.sents)
     greer = next(r for r in rows if r["text"] == "Evan Greer")
     assert "deputy director of Fight for the Future" in sents[greer["sentence"]].text
+
+
+def test_titles_and_places_before_a_name_are_not_the_name():
+    d = parse_one("Harborview Police Chief Robert Alvarez spoke first. Alvarez said little.", NLP)
+    rows = entity_rows(d)
+    assert {r["canonical"] for r in rows if r["label"] == "PERSON"} <= {"Robert Alvarez"}
+
+
+def test_full_name_outside_the_recognised_entities():
+    # the recogniser tags only "Park" here; the full name before the colon still counts
+    d = parse_one("Councilmember Lena Park: “Nothing has changed.” Later, Park said the vote was close.", NLP)
+    idx = EntityIndex(d)
+    park = [m for m in idx.mentions + idx.untagged if m.text.endswith("Park")]
+    assert park and {m.canonical for m in park} == {"Lena Park"}

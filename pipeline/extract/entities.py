@@ -46,7 +46,16 @@ PERSON_TITLES = frozenset({
     "justice", "commissioner", "councilmember", "councilman", "councilwoman", "councillor",
     "supervisor", "secretary", "minister", "chancellor", "superintendent", "inspector", "trooper",
     "attorney", "ceo", "pastor", "father", "rabbi", "imam", "state", "u.s", "us", "police", "board",
-    "city", "county", "vice", "assistant", "executive", "director", "chair", "chairman", "chairwoman",
+    "city", "county", "vice", "assistant", "assemblymember", "assemblyman", "assemblywoman",
+    "congressman", "congresswoman", "executive", "director", "chair", "chairman", "chairwoman",
+})
+#: Titles only a person bears: an ORG mention opening with one is a person ("Councilmember
+#: Bernard Kwan" labelled ORG).
+PERSON_ONLY_TITLES = frozenset({
+    "mr", "mrs", "ms", "dr", "sen", "senator", "rep", "councilmember", "councilman", "councilwoman",
+    "councillor", "assemblymember", "assemblyman", "assemblywoman", "congressman", "congresswoman",
+    "mayor", "gov", "governor", "sgt", "sergeant", "detective", "lt", "capt", "judge", "sheriff",
+    "supervisor", "commissioner", "prof", "professor",
 })
 #: Words skipped when spelling an acronym from a name ("Fight for the Future" -> FFTF or FF).
 _MINOR_WORDS = frozenset({"of", "for", "the", "and", "&", "on", "in", "to", "at", "a", "an"})
@@ -96,11 +105,18 @@ def is_title(word: str) -> bool:
 
 
 def strip_titles(words: list[str]) -> list[str]:
-    """Leading courtesy titles and ranks of a person's name, dropped (never the last word)."""
-    k = 0
-    while k < len(words) - 1 and is_title(words[k]):
-        k += 1
-    return words[k:]
+    """A person's name without the titles and ranks before it: everything up to the last
+    title word goes ("Harborview Police Chief Robert Alvarez" -> "Robert Alvarez"), but
+    never the last word, and nothing when the name does not open with a title or place."""
+    last = -1
+    for k, w in enumerate(words[:-1]):
+        if is_title(w):
+            last = k
+    if last < 0:
+        return words
+    if not all(is_title(w) or w[:1].isupper() for w in words[:last]):
+        return words
+    return words[last + 1:]
 
 
 def clean_name(text: str, label: str) -> str:
@@ -161,8 +177,11 @@ class EntityIndex:
         self._sent_starts = _sentence_starts(doc)
         raw = [self._mention(ent) for ent in doc.ents]
         raw = self._agree_groups(raw)
-        pool = raw + self._untagged_names(raw)
+        untagged = self._untagged_names(raw)
+        pool = raw + untagged
         self.mentions: list[Mention] = [self._with_canonical(m, pool) for m in raw]
+        #: person names found outside ``doc.ents`` (see ``_untagged_names``), canonical set
+        self.untagged: list[Mention] = [self._with_canonical(m, pool) for m in untagged]
         self._by_token: dict[int, Mention] = {}
         for m in self.mentions:
             for i in m.root_range:
@@ -181,14 +200,22 @@ class EntityIndex:
 
     @staticmethod
     def _agree_groups(mentions: list[Mention]) -> list[Mention]:
-        """Correct the recogniser by the article's other mentions: a name that is also an ORG
-        mention's name is an organisation; a non-person mention whose words end a person's
-        name ("Whitlock" labelled ORG after "Dana Whitlock") is that person."""
-        org_names = {m.name.lower() for m in mentions if m.label == "ORG"}
-        org_words = [words(m.name.lower()) for m in mentions if m.label == "ORG"]
-        person_names = [words(m.name.lower()) for m in mentions if m.group == "person"]
-        out = []
+        """Correct the recogniser by the article's other mentions: an ORG mention opening
+        with a person-only title ("Councilmember Bernard Kwan") is a person; then a mention
+        whose words end a person's name ("Whitlock" labelled ORG after "Dana Whitlock") is
+        that person; a lone word that opens an ORG name ("Corvane" after "Corvane
+        Semiconductor") and a name that is also an ORG mention's name are organisations."""
+        titled = []
         for m in mentions:
+            first = words(m.name.lower())[:1]
+            if m.label == "ORG" and len(words(m.name)) >= 2 and first[0].rstrip(".") in PERSON_ONLY_TITLES:
+                m = _replace(m, group="person", name=" ".join(strip_titles(m.name.split())))
+            titled.append(m)
+        org_names = {m.name.lower() for m in titled if m.label == "ORG" and m.group != "person"}
+        org_words = [words(m.name.lower()) for m in titled if m.label == "ORG" and m.group != "person"]
+        person_names = [words(m.name.lower()) for m in titled if m.group == "person"]
+        out = []
+        for m in titled:
             mine = words(m.name.lower())
             ends_person = bool(mine) and any(len(p) > len(mine) and p[-len(mine):] == mine
                                              for p in person_names)
@@ -196,7 +223,7 @@ class EntityIndex:
                 m = _replace(m, group="person")
             elif m.group == "person" and len(mine) == 1 and not ends_person and any(
                     len(o) > 1 and o[0] == mine[0] for o in org_words):
-                m = _replace(m, group="org")  # "Corvane" after "Corvane Semiconductor"
+                m = _replace(m, group="org")
             elif m.group == "other" and m.name.lower() in org_names:
                 m = _replace(m, group="org")
             out.append(m)

@@ -108,6 +108,8 @@ _GENDER_WORDS = {"mr": "m", "mr.": "m", "spokesman": "m", "chairman": "m", "coun
                  "mrs": "f", "mrs.": "f", "ms": "f", "ms.": "f", "miss": "f", "spokeswoman": "f",
                  "chairwoman": "f", "councilwoman": "f"}
 _DETERMINERS = frozenset({"a", "an", "the", "this", "that", "these", "those", "its", "their"})
+#: Courtesy titles, which are not roles.
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "sir", "dame"})
 #: How many sentences back the previous attribution's speaker still counts for a pronoun.
 PRONOUN_WINDOW = 4
 
@@ -175,7 +177,7 @@ class _Resolver:
         self.profiles: dict[str, _Profile] = {}
         self._sent_of = {}
         self._chunks = list(doc.noun_chunks) if doc.has_annotation("DEP") else []
-        for m in index.mentions:
+        for m in index.mentions + index.untagged:
             if m.group == "person":
                 self._profile_mention(m)
 
@@ -256,7 +258,8 @@ class _Resolver:
         role, org = self._pre_name(m, root)
         if role or org:
             yield role, org, 1
-        ranks = [w for w in m.text.split()[:-1] if w.lower().rstrip(".") in PERSON_TITLES]
+        ranks = [w for w in m.text.split()[:-1] if w.lower().rstrip(".") in PERSON_TITLES
+                 and w.lower().rstrip(".") not in HONORIFICS]
         if ranks:
             yield " ".join(ranks), None, 0
 
@@ -307,7 +310,8 @@ class _Resolver:
                 return self._role_np(ch, pos)
             if lemma in RELCL_ROLES and ch.dep_ == "dobj":
                 org = self.org_name(list(self.doc[ch.left_edge.i:ch.right_edge.i + 1]), pos, ch)
-                return RELCL_ROLES[lemma], org
+                if org:  # "who leads the Tenants Union", not "who led the study"
+                    return RELCL_ROLES[lemma], org
         return None, None
 
     def _pre_name(self, m: Mention, root: Token) -> tuple[str | None, str | None]:
