@@ -77,11 +77,11 @@ class Mention:
     label: str
     sentence: int
     name: str  # the cleaned text (no leading "the", possessive, or person title)
-    group: str  # "person", "org" or "other": the label family, corrected by text agreement
+    group: str  # "person", "org" (ORG), "body" (NORP/GPE/FAC) or "other"; corrected by agreement
     canonical: str = ""
 
     @property
-    def root_range(self) -> range:
+    def token_range(self) -> range:
         return range(self.start, self.end)
 
 
@@ -184,7 +184,7 @@ class EntityIndex:
         self.untagged: list[Mention] = [self._with_canonical(m, pool) for m in untagged]
         self._by_token: dict[int, Mention] = {}
         for m in self.mentions:
-            for i in m.root_range:
+            for i in m.token_range:
                 self._by_token[i] = m
         self._starts = [m.start_char for m in self.mentions]
 
@@ -235,7 +235,7 @@ class EntityIndex:
         last word ends a person mention ("Councilmember Lena Park:" gives "Park" its full
         name)."""
         doc = self.doc
-        taken = {i for m in mentions if m.group != "person" for i in m.root_range}
+        taken = {i for m in mentions if m.group != "person" for i in m.token_range}
         surnames = {words(m.name.lower())[-1] for m in mentions if m.group == "person" and words(m.name)}
         out: list[Mention] = []
         run: list = []
@@ -314,11 +314,6 @@ class EntityIndex:
 
     def persons(self) -> list[Mention]:
         return [m for m in self.mentions if m.group == "person"]
-
-    def is_org_name(self, name: str) -> bool:
-        """``name`` is the canonical name of an organisation mention of this article."""
-        low = name.lower()
-        return any(m.group in ("org", "body") and m.canonical.lower() == low for m in self.mentions)
 
 
 def _own_paragraph(ent: Span) -> str:

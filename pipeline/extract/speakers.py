@@ -148,9 +148,8 @@ class _Profile:
             self.role, self.role_rank = role, rank
             if org:
                 self.org, self.org_rank = org, rank
-        if org and (rank > self.org_rank or self.org is None):
-            if self.org is None or rank > self.org_rank:
-                self.org, self.org_rank = org, rank
+        if org and rank > self.org_rank:
+            self.org, self.org_rank = org, rank
 
 
 def _span_text(doc: Doc, toks: Sequence[Token]) -> str:
@@ -175,7 +174,6 @@ class _Resolver:
         self.doc = doc
         self.index = index
         self.profiles: dict[str, _Profile] = {}
-        self._sent_of = {}
         self._chunks = list(doc.noun_chunks) if doc.has_annotation("DEP") else []
         for m in index.mentions + index.untagged:
             if m.group == "person":
