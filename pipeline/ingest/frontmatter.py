@@ -170,7 +170,9 @@ def read_front_matter(text: str, source_path: str) -> Iterator[RawRecord | Quara
         return
     except yaml.YAMLError as exc:
         line, detail = _yaml_problem(exc, skipped_lines)
-        yield Quarantined(source_path, "yaml_error", detail, line=line, input_kind=KIND)
+        # libyaml >= 0.2.5 stops deep nesting itself, before our own depth limit sees it
+        reason = "yaml_hostile" if "maximum nesting depth" in detail else "yaml_error"
+        yield Quarantined(source_path, reason, detail, line=line, input_kind=KIND)
         return
     if not isinstance(meta, dict):
         yield Quarantined(source_path, "front_matter_not_mapping",
