@@ -9,8 +9,8 @@ and GGT's dev scores are read from the JSON files beside the gold (measured by t
 maintainers with the same scorer).
 
 Speed, in this process on the same texts: (a) bare ``nlp.pipe`` with the configured
-pipeline, (b) extraction alone on the parsed docs (attributions, speaker resolution,
-entity rows: everything ``frstance`` adds). The ratio (b) / (a) is the overhead; the goal
+pipeline, (b) extraction alone on the parsed docs (``article_rows``: attributions, speaker
+resolution, entity and quote rows: everything ``frstance run`` adds per article). The ratio (b) / (a) is the overhead; the goal
 is at most 0.10. Each is timed ``--repeats`` times and the fastest run is reported.
 """
 
@@ -28,11 +28,9 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.config import NlpParams  # noqa: E402
 from pipeline.extract import quote_model  # noqa: E402
-from pipeline.extract.attribution import extract  # noqa: E402
-from pipeline.extract.entities import entity_rows  # noqa: E402
 from pipeline.extract.evaljsonl import predict  # noqa: E402
 from pipeline.extract.nlp import load_nlp  # noqa: E402
-from pipeline.extract.speakers import resolve_speakers  # noqa: E402
+from pipeline.extract.stage import article_rows  # noqa: E402
 from pipeline.extract.train_quotes import load_scorer, score  # noqa: E402
 
 METRICS = ("content_precision", "content_recall", "content_f1", "speaker_accuracy",
@@ -87,10 +85,8 @@ def main(argv=None) -> int:
             pass
 
     def extraction():
-        for doc in docs:
-            atts = extract(doc, model)
-            resolve_speakers(doc, atts)
-            entity_rows(doc)
+        for i, doc in enumerate(docs):  # exactly what `frstance run` does per parsed article
+            article_rows(doc, str(i), model, "bench")
 
     t_bare = _best(bare, args.repeats)
     t_extract = _best(extraction, args.repeats)

@@ -174,6 +174,7 @@ class EntityIndex:
 
     def __init__(self, doc: Doc) -> None:
         self.doc = doc
+        self.text = doc.text  # Doc.text joins every token on each access: read it once
         self._sent_starts = _sentence_starts(doc)
         raw = [self._mention(ent) for ent in doc.ents]
         raw = self._agree_groups(raw)
@@ -247,7 +248,7 @@ class EntityIndex:
             if len(names) >= 2 and names[-1].lower() in surnames:
                 first = run[len(run) - len(names)]
                 last = run[-1]
-                text = doc.text[first.idx:last.idx + len(last.text)]
+                text = self.text[first.idx:last.idx + len(last.text)]
                 out.append(Mention(first.i, last.i + 1, first.idx, last.idx + len(last.text), text, "PERSON",
                                    self.sentence_of(first.i), " ".join(text.split()), "person"))
             run = []
@@ -389,7 +390,7 @@ def entity_rows(doc: Doc, index: EntityIndex | None = None) -> list[dict]:
         {
             "start_char": m.start_char,
             "end_char": m.end_char,
-            "text": doc.text[m.start_char:m.end_char],
+            "text": index.text[m.start_char:m.end_char],
             "label": m.label,
             "canonical": m.canonical,
             "sentence": m.sentence,

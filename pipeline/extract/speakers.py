@@ -153,9 +153,11 @@ class _Profile:
 
 
 def _span_text(doc: Doc, toks: Sequence[Token]) -> str:
+    """Text from the first to the last token (a ``Span``'s text: ``doc.text`` is rebuilt from
+    every token on each access, so it is never read in a loop)."""
     if not toks:
         return ""
-    return _ws(doc.text[toks[0].idx:toks[-1].idx + len(toks[-1].text)])
+    return _ws(doc[toks[0].i:toks[-1].i + 1].text)
 
 
 def _mention_root(doc: Doc, m: Mention) -> Token:
@@ -172,6 +174,7 @@ class _Resolver:
 
     def __init__(self, doc: Doc, index: EntityIndex) -> None:
         self.doc = doc
+        self.text = index.text
         self.index = index
         self.profiles: dict[str, _Profile] = {}
         self._chunks = list(doc.noun_chunks) if doc.has_annotation("DEP") else []
@@ -369,7 +372,7 @@ class _Resolver:
         leading indefinite article."""
         doc = self.doc
         end = max(span[1], _stretch(tok))
-        text = _ws(doc.text[span[0]:end])
+        text = _ws(self.text[span[0]:end])
         return re.sub(r"^(?:an?|An?)\s+", "", text)
 
     def antecedent(self, tok: Token) -> str | None:
@@ -385,7 +388,7 @@ class _Resolver:
             if any(t.dep_ == "poss" for t in toks):
                 continue
             if end > root.idx + len(root.text):
-                return re.sub(r"^(?:an?|An?|the|The)\s+", "", _ws(self.doc.text[ch.start_char:end]))
+                return re.sub(r"^(?:an?|An?|the|The)\s+", "", _ws(self.text[ch.start_char:end]))
             extra = [t for t in toks if t.i != root.i]
             if extra and all(t.pos_ in ("NUM", "ADJ", "NOUN", "PROPN", "VERB") for t in extra):
                 return _span_text(self.doc, toks)

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from pipeline.config import NlpParams
 from pipeline.extract.attribution import Attribution, AttributionModel, extract
-from pipeline.extract.entities import entity_rows
+from pipeline.extract.entities import EntityIndex, entity_rows
 from pipeline.extract.nlp import load_nlp, parse_texts
 from pipeline.extract.speakers import resolve_speakers
 from pipeline.schemas import ENTITIES, QUOTES
@@ -34,10 +34,12 @@ def quote_id(article_id: str, pieces: Iterable[tuple[int, int]]) -> str:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def quote_rows(doc: Doc, article_id: str, attributions: list[Attribution], model_version: str) -> list[dict]:
+def quote_rows(doc: Doc, article_id: str, attributions: list[Attribution], model_version: str,
+               index: EntityIndex | None = None) -> list[dict]:
     """One quotes-table row per attribution."""
-    text = doc.text
-    speakers = resolve_speakers(doc, attributions)
+    index = index or EntityIndex(doc)
+    text = index.text
+    speakers = resolve_speakers(doc, attributions, index)
     rows = []
     for i, (a, spk) in enumerate(zip(attributions, speakers)):
         pieces = [(int(s), int(e)) for s, e in a.content]
@@ -71,8 +73,9 @@ def quote_rows(doc: Doc, article_id: str, attributions: list[Attribution], model
 def article_rows(doc: Doc, article_id: str, model: AttributionModel,
                  model_version: str) -> tuple[list[dict], list[dict]]:
     """(entity rows, quote rows) of one parsed article."""
-    ents = [{"article_id": article_id, **r} for r in entity_rows(doc)]
-    quotes = quote_rows(doc, article_id, extract(doc, model), model_version)
+    index = EntityIndex(doc)
+    ents = [{"article_id": article_id, **r} for r in entity_rows(doc, index)]
+    quotes = quote_rows(doc, article_id, extract(doc, model), model_version, index)
     return ents, quotes
 
 
