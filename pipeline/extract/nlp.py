@@ -2,7 +2,9 @@
 
 Only the components extraction reads run (tokenizer, tagger, attribute ruler, lemmatizer,
 parser, entity recogniser and the tok2vec they share); anything else a pipeline ships is
-excluded at load time. spaCy processes each text independently, so a document's
+excluded at load time. One small component of ours runs before the parser: a paragraph
+break always starts a sentence (the statistical parser sometimes glues a paragraph's last
+quote to the next paragraph). spaCy processes each text independently, so a document's
 annotation does not depend on the batch it was in (``tests/test_nlp.py`` checks this).
 
 Texts longer than ``max_chunk_chars`` are cut at paragraph (else line, else sentence-ish)
@@ -22,6 +24,23 @@ from spacy.tokens import Doc
 
 #: Components extraction needs, for every en_core_web_* pipeline.
 NEEDED = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer", "parser", "ner")
+#: Our component, added before the parser: a paragraph break always starts a sentence.
+PARAGRAPHS = "frstance_paragraph_breaks"
+#: Bump when what this module adds to a pipeline changes (parsed caches are keyed on it).
+REVISION = "2"
+
+
+@Language.component(PARAGRAPHS)
+def paragraph_breaks(doc: Doc) -> Doc:
+    """Start a sentence after every blank line (after every line break when the text has no
+    blank lines). The parser keeps preset boundaries, so a quote that ends one paragraph
+    is never glued to the next paragraph's attribution."""
+    breaks = "\n\n" if any("\n\n" in t.text for t in doc if t.is_space) else "\n"
+    for tok in doc[1:]:
+        prev = doc[tok.i - 1]
+        if prev.is_space and breaks in prev.text and not tok.is_space:
+            tok.is_sent_start = True
+    return doc
 
 
 class NlpError(RuntimeError):
@@ -47,6 +66,7 @@ def load_nlp(name: str) -> Language:
     missing = [c for c in ("parser", "ner") if c not in nlp.pipe_names]
     if missing:
         raise NlpError(f"spaCy pipeline {name!r} has no {', '.join(missing)}: extraction needs both")
+    nlp.add_pipe(PARAGRAPHS, before="parser")
     nlp.max_length = max(nlp.max_length, 2_000_000)
     return nlp
 
