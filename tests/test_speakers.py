@@ -75,10 +75,6 @@ def test_seed_greer_first_quote(seed):
     assert spk == Speaker("Evan Greer", "person", "deputy director", "Fight for the Future")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "extraction: spaCy puts Greer's second quote and the next paragraph in one sentence, and the "
-    "cue 'said' of 'said spokesman Sergeant Sean Whitcomb' takes that quote (origin "
-    "parse:quote:before) instead of its ccomp, so the quote's source is Whitcomb"))
 def test_seed_greer_second_quote(seed):
     text, pairs = seed
     spk = _speaker_of(text, pairs, "And we should be skeptical of claims from law enforcement agencies")
@@ -97,10 +93,6 @@ def test_seed_cordua(seed):
     assert (spk.name, spk.type, spk.role, spk.org) == ("Julie Cordua", "person", "CEO", "Thorn")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "extraction: no attribution has 'the Seattle Police Department stopped using its "
-    "facial-recognition software about a year ago' as content; its cue 'said' (source "
-    "'spokesman Sergeant Sean Whitcomb') took Greer's preceding quote instead"))
 def test_seed_whitcomb_statement(seed):
     text, pairs = seed
     spk = _speaker_of(text, pairs, "the Seattle Police Department stopped using")
