@@ -180,6 +180,9 @@ class EntityIndex:
         raw = self._agree_groups(raw)
         untagged = self._untagged_names(raw)
         pool = raw + untagged
+        # many mentions share a name ("Greer" ten times): the pool is scanned once per distinct
+        # name, and only the position-dependent choice is made per mention
+        self._candidates: dict[tuple, list[Mention]] = {}
         self.mentions: list[Mention] = [self._with_canonical(m, pool) for m in raw]
         #: person names found outside ``doc.ents`` (see ``_untagged_names``), canonical set
         self.untagged: list[Mention] = [self._with_canonical(m, pool) for m in untagged]
@@ -256,8 +259,14 @@ class EntityIndex:
 
     def _with_canonical(self, m: Mention, pool: list[Mention]) -> Mention:
         if m.group == "person":
-            return _replace(m, canonical=_person_canonical(m, pool))
-        return _replace(m, canonical=_other_canonical(m, pool))
+            key = ("person", m.name)
+            if key not in self._candidates:
+                self._candidates[key] = _person_candidates(m, pool)
+            return _replace(m, canonical=_nearest_name(m, self._candidates[key]))
+        key = (m.group, m.label, m.name)
+        if key not in self._candidates:
+            self._candidates[key] = [_replace(m, canonical=_other_canonical(m, pool))]
+        return _replace(m, canonical=self._candidates[key][0].canonical)
 
     # ------------------------------------------------------------------ look-ups
 
@@ -342,6 +351,11 @@ def _replace(m: Mention, **kw) -> Mention:
 def _person_canonical(m: Mention, pool: list[Mention]) -> str:
     """The longest person name ending with this mention's words; the nearest one when
     different people share that ending."""
+    return _nearest_name(m, _person_candidates(m, pool))
+
+
+def _person_candidates(m: Mention, pool: list[Mention]) -> list[Mention]:
+    """The longest person mentions whose names end with ``m``'s words (empty: none longer)."""
     mine = words(m.name)
     best: list[Mention] = []
     best_len = len(mine)
@@ -355,6 +369,10 @@ def _person_canonical(m: Mention, pool: list[Mention]) -> str:
             best, best_len = [o], len(theirs)
         else:
             best.append(o)
+    return best
+
+
+def _nearest_name(m: Mention, best: list[Mention]) -> str:
     if not best:
         return m.name
     names = {o.name for o in best}

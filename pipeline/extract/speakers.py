@@ -177,10 +177,16 @@ class _Resolver:
         self.text = index.text
         self.index = index
         self.profiles: dict[str, _Profile] = {}
-        self._chunks = list(doc.noun_chunks) if doc.has_annotation("DEP") else []
+        self._chunk_list: list | None = None  # noun chunks, computed when first needed
         for m in index.mentions + index.untagged:
             if m.group == "person":
                 self._profile_mention(m)
+
+    def _chunks(self) -> list:
+        if self._chunk_list is None:
+            doc = self.doc
+            self._chunk_list = list(doc.noun_chunks) if doc.has_annotation("DEP") else []
+        return self._chunk_list
 
     # ------------------------------------------------------------------ organisations
 
@@ -379,7 +385,7 @@ class _Resolver:
         """The nearest earlier noun phrase with the same head noun and more words than
         "the <noun>" ("39 groups" for "the groups", "open letter" for "the letter")."""
         lemma = _lemma(tok)
-        for ch in reversed(self._chunks):
+        for ch in reversed(self._chunks()):
             root = ch.root
             if root.i >= tok.i or _lemma(root) != lemma:
                 continue
