@@ -82,6 +82,11 @@ class AttributionModel:
     extra_cue_lemmas: frozenset[str] = field(default_factory=frozenset)
     min_speech_words: int = 4
     merge_following_quotes: bool = True
+    #: Optional third model: keeps or drops each decoded attribution (its threshold decides).
+    keep: LinearModel | None = None
+    #: The keep threshold for attributions without quotation marks (``keep.threshold`` is the
+    #: one for direct and mixed ones); ``None``: the same for both.
+    keep_threshold_indirect: float | None = None
 
 
 # --------------------------------------------------------------------------- spans
@@ -374,9 +379,6 @@ def content_candidates(tok: Token, view: DocView) -> list[Candidate]:
             c = _cand_from_tokens(view, "colon:rest", nxt, end, None)
             if c:
                 out.append(c)
-    if tok.text == ":":
-        # the phrase before the colon is the source, not content: nothing more
-        pass
     return out
 
 
@@ -513,6 +515,25 @@ def _kind(text: str, pieces: Pieces) -> str:
 def extract(doc: Doc, model: AttributionModel, view: DocView | None = None) -> list[Attribution]:
     """Every attribution in ``doc``, in text order."""
     view = view or DocView(doc, model.min_speech_words)
+    found = decode(doc, model, view)
+    if model.keep is not None:
+        keep = model.keep
+        t_ind = keep.threshold if model.keep_threshold_indirect is None else model.keep_threshold_indirect
+        kept = []
+        for a, feats in zip(found, keep_features(found, view)):
+            p = keep.score(feats)
+            if p >= (keep.threshold if a.kind != "indirect" else t_ind):
+                a.score = p
+                kept.append(a)
+        found = kept
+    for a in found:
+        a.__dict__.pop("_p", None)
+    return found
+
+
+def decode(doc: Doc, model: AttributionModel, view: DocView) -> list[Attribution]:
+    """Cue and content decoding plus quote attachment, before the keep model (text order).
+    Each attribution carries ``_p = (p_cue, p_content)`` in its ``__dict__`` for the keep model."""
     found: list[Attribution] = []
     extra = model.extra_cue_lemmas
     for tok in doc:
@@ -532,14 +553,85 @@ def extract(doc: Doc, model: AttributionModel, view: DocView | None = None) -> l
             continue
         src = source_token(tok, view)
         cue_span = _tok_span(doc, tok.i, tok.i + 1)
-        found.append(Attribution(content=best.pieces, cue=cue_span, source=source_span(src),
-                                 kind=_kind(view.text, best.pieces), score=p_cue * best_p,
-                                 cue_token=tok.i, source_token=src.i if src is not None else None,
-                                 origin="parse:" + best.kind, sentence=view.sent_of[tok.i]))
+        a = Attribution(content=best.pieces, cue=cue_span, source=source_span(src),
+                        kind=_kind(view.text, best.pieces), score=p_cue * best_p,
+                        cue_token=tok.i, source_token=src.i if src is not None else None,
+                        origin="parse:" + best.kind, sentence=view.sent_of[tok.i])
+        a.__dict__["_p"] = (p_cue, best_p)
+        found.append(a)
     found = _suppress_overlaps(found)
     found = _attach_quotes(found, view, model)
     found.sort(key=lambda a: (a.start, a.end))
     return found
+
+
+def _pbucket(p: float) -> str:
+    return str(min(9, int(p * 10)))
+
+
+def keep_features(found: Sequence[Attribution], view: DocView) -> list[list[str]]:
+    """Features of each decoded attribution for the keep model (``found`` in text order)."""
+    doc = view.doc
+    text = view.text
+    out = []
+    prev_end = -1
+    for k, a in enumerate(found):
+        p_cue, p_con = a.__dict__.get("_p", (0.0, 0.0))
+        origin = a.origin
+        og = origin.split("+")[0]
+        grp = og.split(":")[0] + ":" + og.split(":")[1] if og.startswith("parse:") else og
+        merged = "+quote" in origin
+        f = ["b", "o=" + og, "og=" + grp, "m=" + str(merged), "kind=" + a.kind,
+             "ok=" + og + "|" + a.kind, "pc=" + _pbucket(p_cue), "pn=" + _pbucket(p_con),
+             "ogpc=" + grp + "|" + _pbucket(p_cue), "ogpn=" + grp + "|" + _pbucket(p_con),
+             "pp=" + _pbucket(p_cue * p_con)]
+        words = sum(len(text[s:e].split()) for s, e in a.content)
+        f.append("w=" + _bucket(words))
+        f.append("ogw=" + grp + "|" + _bucket(words))
+        f.append("np=" + str(min(len(a.content), 4)))
+        if a.cue_token is not None:
+            ct = doc[a.cue_token]
+            lemma = ct.lemma_.lower()
+            f.append("l=" + lemma)
+            f.append("lo=" + lemma + "|" + grp)
+            qin = view.in_quote[ct.i] >= 0
+            f.append("cq=" + str(qin))
+            f.append("cqk=" + str(qin) + "|" + a.kind)
+            side = "after" if ct.idx >= a.end else ("before" if ct.idx < a.start else "inside")
+            f.append("cs=" + side)
+        else:
+            f.append("l=NONE")
+        if a.source_token is not None:
+            st = doc[a.source_token]
+            f.append("s=" + st.pos_)
+            f.append("se=" + (st.ent_type_ or "-"))
+            if st.pos_ == "PRON":
+                f.append("sl=" + st.lower_)
+            f.append("sog=" + st.pos_ + "|" + grp)
+        else:
+            f.append("s=none")
+            f.append("sog=none|" + grp)
+        # what stands right before the content
+        i = a.start
+        before = text[max(0, i - 30):i].split()
+        f.append("bw=" + (before[-1].lower()[-12:] if before else "^"))
+        f.append("nl=" + str(text[max(0, i - 2):i].count("\n") > 0 or i == 0))
+        # overlaps with the neighbours
+        ov_prev = a.start < prev_end
+        f.append("ovp=" + str(ov_prev))
+        nxt = found[k + 1] if k + 1 < len(found) else None
+        f.append("ovn=" + str(nxt is not None and nxt.start < a.end))
+        prev_end = max(prev_end, a.end)
+        out.append(f)
+    return out
+
+
+def _insort(by_start: list[Attribution], a: Attribution) -> None:
+    """Insert ``a`` into ``by_start`` (sorted by start), after any with the same start."""
+    k = len(by_start)
+    while k > 0 and by_start[k - 1].start > a.start:
+        k -= 1
+    by_start.insert(k, a)
 
 
 def _suppress_overlaps(found: list[Attribution]) -> list[Attribution]:
@@ -601,14 +693,17 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
         attached = None
         for a in by_start:
             if a.cue_token is not None and view.sent_of[a.cue_token] in (sent_after, sent_after + 1) \
-                    and a.start >= q.end and a.source is not None:
+                    and a.start >= q.end and a.source is not None and para_of(a.start) == p:
                 attached = a
                 break
         if attached is not None:
-            found.append(Attribution(content=q.pieces, cue=attached.cue, source=attached.source,
-                                     kind=_kind(text, q.pieces), score=0.5, cue_token=attached.cue_token,
-                                     source_token=attached.source_token, origin="quote:cue-after",
-                                     sentence=view.sent_of[span.start]))
+            a = Attribution(content=q.pieces, cue=attached.cue, source=attached.source,
+                            kind=_kind(text, q.pieces), score=0.5, cue_token=attached.cue_token,
+                            source_token=attached.source_token, origin="quote:cue-after",
+                            sentence=view.sent_of[span.start])
+            a.__dict__["_p"] = attached.__dict__.get("_p", (0.0, 0.0))
+            found.append(a)
+            _insort(by_start, a)
             continue
         # the previous paragraph's last attribution, when this paragraph opens with the quote
         if text[paras[p][0]:q.start].strip() == "":
@@ -616,11 +711,26 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
                       and para_of(a.start) == p - 1]
             if before:
                 a = before[-1]
-                found.append(Attribution(content=q.pieces, cue=a.cue, source=a.source,
-                                         kind=_kind(text, q.pieces), score=0.4, cue_token=a.cue_token,
-                                         source_token=a.source_token, origin="quote:prev-paragraph",
-                                         sentence=view.sent_of[span.start]))
+                b = Attribution(content=q.pieces, cue=a.cue, source=a.source,
+                                kind=_kind(text, q.pieces), score=0.4, cue_token=a.cue_token,
+                                source_token=a.source_token, origin="quote:prev-paragraph",
+                                sentence=view.sent_of[span.start])
+                b.__dict__["_p"] = a.__dict__.get("_p", (0.0, 0.0))
+                found.append(b)
+                _insort(by_start, b)
                 continue
+        # no cue: the speaker of the nearest attribution before it in this or the paragraph before
+        near = [a for a in by_start if a.end <= q.start and a.source is not None
+                and para_of(a.start) >= p - 1]
+        if near:
+            a = near[-1]
+            b = Attribution(content=q.pieces, cue=a.cue, source=a.source, kind=_kind(text, q.pieces),
+                            score=0.3, cue_token=a.cue_token, source_token=a.source_token,
+                            origin="quote:nearest", sentence=view.sent_of[span.start])
+            b.__dict__["_p"] = a.__dict__.get("_p", (0.0, 0.0))
+            found.append(b)
+            _insort(by_start, b)
+            continue
         found.append(Attribution(content=q.pieces, cue=None, source=None, kind=_kind(text, q.pieces),
                                  score=0.3, origin="quote:alone", sentence=view.sent_of[span.start]))
     return found

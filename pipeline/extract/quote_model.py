@@ -40,6 +40,9 @@ def to_dict(model: AttributionModel) -> dict[str, Any]:
         "extra_cue_lemmas": sorted(model.extra_cue_lemmas),
         "min_speech_words": model.min_speech_words,
         "merge_following_quotes": model.merge_following_quotes,
+        **({"keep": model.keep.to_dict()} if model.keep is not None else {}),
+        **({"keep_threshold_indirect": model.keep_threshold_indirect}
+           if model.keep_threshold_indirect is not None else {}),
     }
 
 
@@ -53,6 +56,9 @@ def from_dict(data: dict[str, Any]) -> AttributionModel:
             extra_cue_lemmas=frozenset(str(x) for x in data.get("extra_cue_lemmas", [])),
             min_speech_words=int(data.get("min_speech_words", 4)),
             merge_following_quotes=bool(data.get("merge_following_quotes", True)),
+            keep=LinearModel.from_dict(data["keep"]) if data.get("keep") is not None else None,
+            keep_threshold_indirect=(float(data["keep_threshold_indirect"])
+                                     if data.get("keep_threshold_indirect") is not None else None),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"attribution model is malformed: {exc}") from exc

@@ -33,9 +33,11 @@ from pipeline.extract.attribution import (
     content_candidates,
     content_features,
     cue_features,
+    decode,
     extract,
     iou,
     is_cue_candidate,
+    keep_features,
 )
 from pipeline.extract.linear import LinearModel
 
@@ -62,6 +64,10 @@ def gold_cue_tokens(doc, gold: dict) -> dict[int, list[tuple[tuple[int, int], ..
     return out
 
 
+#: Label only the best-matching content candidates of a cue as positive (a ranking signal).
+BEST_ONLY = False
+
+
 def examples(docs: Iterable, golds: Iterable[dict], extra: frozenset[str], min_speech_words: int):
     """Yield (doc_index, 'cue'|'content', features, label)."""
     for di, (doc, gold) in enumerate(zip(docs, golds)):
@@ -76,8 +82,12 @@ def examples(docs: Iterable, golds: Iterable[dict], extra: frozenset[str], min_s
             if not is_cue:
                 continue
             short = [x for x in cf if x.startswith(("l=", "d=", "q="))]
-            for cand in content_candidates(tok, view):
-                label = int(any(iou(cand.pieces, g) >= 0.5 for g in cues[tok.i]))
+            cands = content_candidates(tok, view)
+            ious = [max(iou(c.pieces, g) for g in cues[tok.i]) for c in cands]
+            top = max(ious, default=0.0)
+            for cand, r in zip(cands, ious):
+                # positive: a match, and (when ranking) as good a match as the best candidate
+                label = int(r >= 0.5 and (not BEST_ONLY or r >= top - 0.1))
                 yield di, "content", content_features(tok, cand, view, short), label
 
 
@@ -132,21 +142,33 @@ def load_scorer(path: Path):
     return mod
 
 
+class GoldSet:
+    """Gold JSONL loaded once by the shared scorer, for scoring many prediction sets."""
+
+    def __init__(self, scorer, golds: list[dict]) -> None:
+        import tempfile
+
+        self.scorer = scorer
+        self.tmp = tempfile.TemporaryDirectory()
+        gpath = Path(self.tmp.name) / "gold.jsonl"
+        gpath.write_text("".join(json.dumps(g) + "\n" for g in golds), encoding="utf-8")
+        self.gold = scorer.load_gold(str(gpath))
+
+    def score(self, preds: list[dict]) -> dict:
+        ppath = Path(self.tmp.name) / "pred.jsonl"
+        ppath.write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
+        return self.scorer.score(self.gold, self.scorer.load_pred(str(ppath), self.gold))
+
+
 def score(scorer, golds: list[dict], preds: list[dict]) -> dict:
     """Score predictions with the shared scorer, through files as its CLI would read them."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        gpath, ppath = Path(tmp) / "gold.jsonl", Path(tmp) / "pred.jsonl"
-        gpath.write_text("".join(json.dumps(g) + "\n" for g in golds), encoding="utf-8")
-        ppath.write_text("".join(json.dumps(p) + "\n" for p in preds), encoding="utf-8")
-        gold = scorer.load_gold(str(gpath))
-        return scorer.score(gold, scorer.load_pred(str(ppath), gold))
+    return GoldSet(scorer, golds).score(preds)
 
 
-def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int = 4,
-          merge_following_quotes: bool = True, cue_threshold: float = 0.5,
-          content_threshold: float = 0.3) -> AttributionModel:
+def fit_base(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int = 4,
+             merge_following_quotes: bool = True, cue_threshold: float = 0.5,
+             content_threshold: float = 0.3) -> AttributionModel:
+    """The cue and content models (no keep model)."""
     extra = extra_cue_lemmas(docs, golds)
     cue_X, cue_y, con_X, con_y = [], [], [], []
     for _, what, f, y in examples(docs, golds, extra, min_speech_words):
@@ -162,6 +184,107 @@ def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int 
                             content=replace(content, threshold=content_threshold),
                             extra_cue_lemmas=extra, min_speech_words=min_speech_words,
                             merge_following_quotes=merge_following_quotes)
+
+
+def doc_folds(n: int, k: int, seed: int = 0) -> list[list[int]]:
+    """``k`` disjoint folds of document indices (a seeded shuffle)."""
+    idx = list(range(n))
+    random.Random(seed).shuffle(idx)
+    return [sorted(idx[i::k]) for i in range(k)]
+
+
+def keep_examples(docs, golds, model: AttributionModel, doc_ids: Sequence[int] | None = None):
+    """Decoded attributions of ``docs`` with their keep features; label = the content matches a
+    gold content (IoU >= 0.5). Returns (features, labels, [(doc index, attribution)])."""
+    X, y, recs = [], [], []
+    for k, (doc, gold) in enumerate(zip(docs, golds)):
+        view = DocView(doc, model.min_speech_words)
+        found = decode(doc, model, view)
+        gc = [_pieces(a["content"]) for a in gold["attributions"]]
+        for a, f in zip(found, keep_features(found, view)):
+            X.append(f)
+            y.append(int(any(iou(a.content, g) >= 0.5 for g in gc)))
+            recs.append((doc_ids[k] if doc_ids is not None else k, a))
+    return X, y, recs
+
+
+def oof_keep_examples(docs, golds, k: int = 2, seed: int = 0, **base_kw):
+    """Keep-model examples decoded by base models that did not see the document."""
+    X, y, recs = [], [], []
+    for fold in doc_folds(len(docs), k, seed):
+        held = set(fold)
+        tr = [i for i in range(len(docs)) if i not in held]
+        m = fit_base([docs[i] for i in tr], [golds[i] for i in tr], **base_kw)
+        fx, fy, fr = keep_examples([docs[i] for i in fold], [golds[i] for i in fold], m, fold)
+        X += fx
+        y += fy
+        recs += fr
+    return X, y, recs
+
+
+#: Keep thresholds tried for direct/mixed and for indirect attributions.
+KEEP_GRID = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+
+def select_keep_thresholds(X, y, recs, golds, scorer, C_keep: float, min_recall_all: float,
+                           seed: int = 1) -> tuple[float, float, dict]:
+    """Cross-fit the keep model over documents, then pick the (direct, indirect) thresholds
+    that maximise direct e2e F1 + all e2e F1 on the out-of-fold predictions, among those whose
+    all-view content recall stays >= ``min_recall_all``."""
+    p = [0.0] * len(X)
+    for fold in doc_folds(len(golds), 2, seed):
+        held = set(fold)
+        tr = [i for i, (d, _) in enumerate(recs) if d not in held]
+        te = [i for i, (d, _) in enumerate(recs) if d in held]
+        km = fit_linear([X[i] for i in tr], [y[i] for i in tr], C_keep)
+        for i in te:
+            p[i] = km.score(X[i])
+    best = None
+    gs = GoldSet(scorer, golds)
+    for td in KEEP_GRID:
+        for ti in KEEP_GRID:
+            preds: list[dict] = [{"doc_id": g["doc_id"], "quotes": []} for g in golds]
+            for (d, a), pi in zip(recs, p):
+                if pi >= (td if a.kind != "indirect" else ti):
+                    preds[d]["quotes"].append({"content": [list(x) for x in a.content],
+                                               "speaker": list(a.source) if a.source else None})
+            res = gs.score(preds)
+            obj = res["direct"]["e2e_f1"] + res["all"]["e2e_f1"]
+            ok = res["all"]["content_recall"] >= min_recall_all
+            key = (ok, obj)
+            if best is None or key > best[0]:
+                best = (key, td, ti, {v: {m: round(x, 4) for m, x in res[v].items() if isinstance(x, float)}
+                                      for v in ("direct", "all")})
+    _, td, ti, res = best
+    return td, ti, res
+
+
+def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int = 4,
+          merge_following_quotes: bool = True, cue_threshold: float = 0.3,
+          content_threshold: float = 0.2, keep: bool = True, C_keep: float = 0.3,
+          keep_threshold: float | None = None, keep_threshold_indirect: float | None = None,
+          keep_folds: int = 2, scorer=None, min_recall_all: float = 0.58,
+          report: dict | None = None) -> AttributionModel:
+    """Fit the cue and content models on every document and the keep model on attributions
+    decoded out of fold. Keep thresholds left ``None`` are chosen by cross-validation over the
+    training documents (needs ``scorer``), else default to 0.4."""
+    base_kw = dict(C_cue=C_cue, C_content=C_content, min_speech_words=min_speech_words,
+                   merge_following_quotes=merge_following_quotes, cue_threshold=cue_threshold,
+                   content_threshold=content_threshold)
+    model = fit_base(docs, golds, **base_kw)
+    if not keep:
+        return model
+    X, y, recs = oof_keep_examples(docs, golds, keep_folds, **base_kw)
+    if (keep_threshold is None or keep_threshold_indirect is None) and scorer is not None:
+        td, ti, res = select_keep_thresholds(X, y, recs, golds, scorer, C_keep, min_recall_all)
+        if report is not None:
+            report.update({"keep_threshold": td, "keep_threshold_indirect": ti, "cv_scores": res})
+        keep_threshold = td if keep_threshold is None else keep_threshold
+        keep_threshold_indirect = ti if keep_threshold_indirect is None else keep_threshold_indirect
+    km = fit_linear(X, y, C_keep)
+    td = 0.4 if keep_threshold is None else keep_threshold
+    ti = 0.4 if keep_threshold_indirect is None else keep_threshold_indirect
+    return replace(model, keep=replace(km, threshold=td), keep_threshold_indirect=ti)
 
 
 def parse(texts: Sequence[str], model_name: str, cache: Path | None = None):
@@ -219,34 +342,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, help="folder for parsed DocBins (speeds up re-runs)")
     ap.add_argument("--C-cue", type=float, default=0.3)
     ap.add_argument("--C-content", type=float, default=0.3)
-    ap.add_argument("--cue-threshold", type=float, default=0.5)
-    ap.add_argument("--content-threshold", type=float, default=0.3)
+    ap.add_argument("--C-keep", type=float, default=0.3)
+    ap.add_argument("--cue-threshold", type=float, default=0.3)
+    ap.add_argument("--content-threshold", type=float, default=0.2)
+    ap.add_argument("--keep-threshold", type=float, help="keep threshold for direct/mixed "
+                    "attributions (default: chosen by cross-validation over --gold documents)")
+    ap.add_argument("--keep-threshold-indirect", type=float, help="keep threshold for indirect "
+                    "attributions (default: chosen by cross-validation)")
+    ap.add_argument("--min-recall-all", type=float, default=0.58,
+                    help="threshold selection: least all-view content recall (cross-validated)")
+    ap.add_argument("--no-keep", action="store_true", help="no keep model (cue and content only)")
     ap.add_argument("--min-weight", type=float, default=0.0, help="drop weights smaller than this")
     args = ap.parse_args(argv)
+    if args.dev is not None and args.scorer is None:
+        ap.error("--dev needs --scorer")
     t0 = time.perf_counter()
+    scorer = load_scorer(args.scorer) if args.scorer is not None else None
     golds = read_gold(args.gold)
     docs = parse([g["text"] for g in golds], args.model, args.cache)
+    selection: dict[str, Any] = {}
     model = train(docs, golds, C_cue=args.C_cue, C_content=args.C_content,
-                  cue_threshold=args.cue_threshold, content_threshold=args.content_threshold)
+                  cue_threshold=args.cue_threshold, content_threshold=args.content_threshold,
+                  keep=not args.no_keep, C_keep=args.C_keep, keep_threshold=args.keep_threshold,
+                  keep_threshold_indirect=args.keep_threshold_indirect, scorer=scorer,
+                  min_recall_all=args.min_recall_all, report=selection)
     if args.min_weight > 0:
-        model = replace(model, cue=prune(model.cue, args.min_weight), content=prune(model.content, args.min_weight))
+        model = replace(model, cue=prune(model.cue, args.min_weight), content=prune(model.content, args.min_weight),
+                        keep=prune(model.keep, args.min_weight) if model.keep is not None else None)
     meta: dict[str, Any] = {
         "trained_on": {"file": args.gold.name, "sha256": _file_sha256(args.gold), "documents": len(golds),
                        "attributions": sum(len(g["attributions"]) for g in golds)},
         "spacy_model": args.model,
-        "hyperparameters": {"C_cue": args.C_cue, "C_content": args.C_content,
+        "hyperparameters": {"C_cue": args.C_cue, "C_content": args.C_content, "C_keep": args.C_keep,
                             "cue_threshold": args.cue_threshold,
-                            "content_threshold": args.content_threshold, "min_weight": args.min_weight},
-        "features": {"cue": len(model.cue.weights), "content": len(model.content.weights)},
+                            "content_threshold": args.content_threshold,
+                            "keep_threshold": model.keep.threshold if model.keep else None,
+                            "keep_threshold_indirect": model.keep_threshold_indirect,
+                            "min_recall_all": args.min_recall_all, "min_weight": args.min_weight},
+        "threshold_selection": ({"method": "2-fold cross-validation over training documents "
+                                 "(out-of-fold decoding, cross-fitted keep model); objective "
+                                 "direct e2e F1 + all e2e F1 with all-view recall >= min_recall_all",
+                                 **selection} if selection else None),
+        "features": {"cue": len(model.cue.weights), "content": len(model.content.weights),
+                     "keep": len(model.keep.weights) if model.keep else 0},
         "versions": _versions(),
         "train_seconds": round(time.perf_counter() - t0, 1),
     }
     if args.dev is not None:
-        if args.scorer is None:
-            ap.error("--dev needs --scorer")
         dgolds = read_gold(args.dev)
         ddocs = parse([g["text"] for g in dgolds], args.model, args.cache)
-        res = score(load_scorer(args.scorer), dgolds, predictions(ddocs, dgolds, model))
+        res = score(scorer, dgolds, predictions(ddocs, dgolds, model))
         meta["dev_scores"] = {"file": args.dev.name, **res}
         print(json.dumps({k: {m: round(v, 3) for m, v in res[k].items() if isinstance(v, float)}
                           for k in ("direct", "all")}, indent=1))
