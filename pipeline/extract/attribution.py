@@ -25,6 +25,8 @@ is a character offset into ``doc.text``.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -166,6 +168,8 @@ class DocView:
         self.in_quote = [-1] * n
         # token -> quote index, walking tokens and quote pieces together (both sorted)
         pieces = [(s, e, qi) for qi, q in enumerate(self.quotes) for s, e in q.pieces]
+        self._pieces = pieces
+        self._piece_starts = [p[0] for p in pieces]
         pi = 0
         for tok in doc:
             while pi < len(pieces) and pieces[pi][1] <= tok.idx:
@@ -191,6 +195,16 @@ class DocView:
                         seen.add(si)
                         self.sent_quotes[si].append(qi)
 
+        self.sent_has_speech = [any(self.speech[x] for x in qs) for qs in self.sent_quotes]
+
+    def quotes_at(self, pos: int) -> list[int]:
+        """The quotation (as a 0- or 1-item list) with a piece holding character ``pos``;
+        quotation pieces are disjoint and sorted, so one bisection finds it."""
+        k = bisect.bisect_right(self._piece_starts, pos) - 1
+        if k >= 0 and self._pieces[k][0] <= pos < self._pieces[k][1]:
+            return [self._pieces[k][2]]
+        return []
+
     def quote_words(self, qi: int) -> int:
         return len(self.quotes[qi].inner(self.text).split())
 
@@ -203,6 +217,8 @@ class DocView:
         prev = before[-1].lower().strip(",:;") if before else ""
         ends_sentence = inner.rstrip()[-1:] in ".,!?;:—-…" if inner.strip() else False
         if prev in TITLE_CUES and len(words) <= 8 and not ends_sentence:
+            return False
+        if looks_like_title(inner):
             return False
         if len(words) >= self.min_speech_words and (ends_sentence or len(words) >= 8):
             return True
@@ -273,7 +289,7 @@ def cue_features(tok: Token, view: DocView) -> list[str]:
     sq = view.sent_quotes[sent]
     f.append("q=" + ("in" if q >= 0 else "out"))
     f.append("lq=" + lemma + "|" + ("in" if q >= 0 else "out"))
-    f.append("sq=" + ("speech" if any(view.speech[x] for x in sq) else ("quote" if sq else "no")))
+    f.append("sq=" + ("speech" if view.sent_has_speech[sent] else ("quote" if sq else "no")))
     f.append("lsq=" + lemma + "|" + ("1" if sq else "0"))
     doc = view.doc
     if tok.i > 0:
@@ -504,12 +520,30 @@ def source_span(tok: Token | None) -> tuple[int, int] | None:
 # --------------------------------------------------------------------------- decoding
 
 
+_BEFORE_MARK = re.compile(r"(?:``|''|[\"“”„«»‟])\s*$")
+_AFTER_MARK = re.compile(r"[\s,.;:!?…]*(?:''|[\"“”»‟])")
+
+
 def _kind(text: str, pieces: Pieces) -> str:
-    if MARK_RE.match(text, pieces[0][0]):
+    """direct: the content opens with a quotation mark or one stands right before it (or right
+    after it, with no mark inside), as PolNeAR defines it; mixed: marks only inside it."""
+    start, end = pieces[0][0], pieces[-1][1]
+    inside = any(MARK_RE.search(text, s, e) for s, e in pieces)
+    if MARK_RE.match(text, start) or _BEFORE_MARK.search(text, max(0, start - 4), start):
         return "direct"
-    if any(MARK_RE.search(text, s, e) for s, e in pieces):
-        return "mixed"
-    return "indirect"
+    if not inside and _AFTER_MARK.match(text, end):
+        return "direct"
+    return "mixed" if inside else "indirect"
+
+
+def looks_like_title(inner: str) -> bool:
+    """A quoted name rather than speech: two or more words, every long word capitalised, no
+    sentence punctuation ("Faces in the Crowd", "The Age of Surveillance Capitalism")."""
+    ws = re.findall(r"[^\W\d_][\w'’-]*", inner)
+    if len(ws) < 2 or re.search(r"[.!?,;]\s*$", inner.strip()):
+        return False
+    long = [w for w in ws if len(w) > 3]
+    return bool(long) and all(w[0].isupper() for w in long) and ws[0][0].isupper()
 
 
 def extract(doc: Doc, model: AttributionModel, view: DocView | None = None) -> list[Attribution]:
@@ -522,7 +556,10 @@ def extract(doc: Doc, model: AttributionModel, view: DocView | None = None) -> l
         kept = []
         for a, feats in zip(found, keep_features(found, view)):
             p = keep.score(feats)
-            if p >= (keep.threshold if a.kind != "indirect" else t_ind):
+            # "according to X" is a gold cue 92% of the time in PolNeAR train (394 of 429):
+            # more reliable than any keep threshold
+            sure = a.cue_token is not None and a.source is not None and doc[a.cue_token].lower_ == "according"
+            if sure or p >= (keep.threshold if a.kind != "indirect" else t_ind):
                 a.score = p
                 kept.append(a)
         found = kept
@@ -549,12 +586,13 @@ def decode(doc: Doc, model: AttributionModel, view: DocView) -> list[Attribution
             p = model.content.score(content_features(tok, cand, view, short))
             if p > best_p:
                 best, best_p = cand, p
-        if best is None or best_p < model.content.threshold:
+        if best is None or best_p < model.content.threshold or _is_title(view, best.pieces):
             continue
         src = source_token(tok, view)
         cue_span = _tok_span(doc, tok.i, tok.i + 1)
-        a = Attribution(content=best.pieces, cue=cue_span, source=source_span(src),
-                        kind=_kind(view.text, best.pieces), score=p_cue * best_p,
+        pieces = _snap_to_quote_end(view, best.pieces, tok)
+        a = Attribution(content=pieces, cue=cue_span, source=source_span(src),
+                        kind=_kind(view.text, pieces), score=p_cue * best_p,
                         cue_token=tok.i, source_token=src.i if src is not None else None,
                         origin="parse:" + best.kind, sentence=view.sent_of[tok.i])
         a.__dict__["_p"] = (p_cue, best_p)
@@ -563,6 +601,39 @@ def decode(doc: Doc, model: AttributionModel, view: DocView) -> list[Attribution
     found = _attach_quotes(found, view, model)
     found.sort(key=lambda a: (a.start, a.end))
     return found
+
+
+def _snap_to_quote_end(view: DocView, pieces: Pieces, cue: Token) -> Pieces:
+    """A content that stops inside a quotation (the parse ends at a sentence, the quote goes
+    on) runs on to the quotation's end, over its later paragraphs too; not when the cue
+    itself is inside that quotation ("I think ..." within someone's quote)."""
+    end = pieces[-1][1]
+    for qi in view.quotes_at(end - 1):
+        q = view.quotes[qi]
+        if q.end <= end or view.in_quote[cue.i] == qi:
+            continue
+        rest = [(max(s, end), e) for s, e in q.pieces if e > end]
+        merged = list(pieces[:-1]) + [(pieces[-1][0], rest[0][1])] + rest[1:]
+        return tuple(merged)
+    return pieces
+
+
+def _is_title(view: DocView, pieces: Pieces) -> bool:
+    """The content is a quoted title ("Faces in the Crowd") with at most a few words around
+    it ("The Age of Surveillance Capitalism" twice): a name, not something said."""
+    if len(pieces) != 1:
+        return False
+    s, e = pieces[0]
+    text = view.text
+    for qi in set(view.quotes_at(s) + view.quotes_at(max(s, e - 1))):
+        q = view.quotes[qi]
+        if view.speech[qi] or not looks_like_title(q.inner(text)):
+            continue
+        outside = text[s:max(s, q.start)] + " " + text[min(e, q.end):e]
+        if len(outside.split()) <= 4:
+            return True
+    inner = text[s:e].strip().strip("\"“”„«»‟`'")
+    return bool(inner) and looks_like_title(inner) and not re.search(r"\w\s+[\"“”]", text[s:e])
 
 
 def _pbucket(p: float) -> str:
@@ -626,6 +697,48 @@ def keep_features(found: Sequence[Attribution], view: DocView) -> list[list[str]
     return out
 
 
+_DASHES = frozenset({"—", "–", "--", "―"})
+
+
+def _speaker_before_colon(view: DocView, span) -> tuple[int, Token] | None:
+    """(colon token, speaker head) when the quote follows "<noun phrase>:" opening its sentence."""
+    doc = view.doc
+    i = span.start - 1
+    while i >= 0 and doc[i].is_space:
+        i -= 1
+    if i < 1 or doc[i].text != ":":
+        return None
+    start = view.sents[view.sent_of[i]].start
+    toks = [t for t in doc[start:i] if not t.is_space]
+    if not toks or len(toks) > 15:
+        return None
+    roots = [t for t in toks if not (start <= t.head.i < i) or t.head.i == t.i]
+    root = roots[0] if roots else None
+    if root is None or root.pos_ not in ("PROPN", "NOUN", "PRON") or any(t.pos_ in ("VERB", "AUX") and
+                                                                       t.dep_ == "ROOT" for t in toks):
+        return None
+    return i, root
+
+
+def _speaker_after_dash(view: DocView, span) -> tuple[int, Token] | None:
+    """(dash token, speaker head) when the quote is followed by "— Name" (a byline-style credit)."""
+    doc = view.doc
+    j = span.end
+    while j < len(doc) and (doc[j].is_space or doc[j].text in (",",)):
+        j += 1
+    if j >= len(doc) - 1 or doc[j].text not in _DASHES:
+        return None
+    k = j + 1
+    while k < len(doc) and doc[k].is_space:
+        k += 1
+    run = k
+    while run < len(doc) and doc[run].pos_ == "PROPN" and run - k < 5:
+        run += 1
+    if run == k:
+        return None
+    return j, doc[run - 1]
+
+
 def _insort(by_start: list[Attribution], a: Attribution) -> None:
     """Insert ``a`` into ``by_start`` (sorted by start), after any with the same start."""
     k = len(by_start)
@@ -679,6 +792,19 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
         if span is None or len(span) == 0:
             continue
         p = para_of(q.start)
+        # the speaker before a colon ('Dana Whitlock, director of X: "..."') or after a dash
+        # ('"..." — Lena Park'): these name the speaker outright
+        named = _speaker_before_colon(view, span) or _speaker_after_dash(view, span)
+        if named is not None:
+            cue_i, src = named
+            a = Attribution(content=q.pieces, cue=_tok_span(doc, cue_i, cue_i + 1), source=source_span(src),
+                            kind=_kind(text, q.pieces), score=0.6, cue_token=cue_i, source_token=src.i,
+                            origin="quote:colon" if doc[cue_i].text == ":" else "quote:dash",
+                            sentence=view.sent_of[span.start])
+            a.__dict__["_p"] = (0.9, 0.9)
+            found.append(a)
+            _insort(by_start, a)
+            continue
         prev = None
         for a in by_start:
             if a.end <= q.start and para_of(a.start) == p and a.source is not None:

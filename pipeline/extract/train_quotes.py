@@ -292,9 +292,10 @@ def parse(texts: Sequence[str], model_name: str, cache: Path | None = None):
     import spacy
     from spacy.tokens import DocBin
 
-    from pipeline.extract.nlp import load_nlp, parse_texts
+    from pipeline.extract.nlp import REVISION, load_nlp, parse_texts
 
-    digest = hashlib.sha256(("\0".join(texts) + model_name).encode("utf-8")).hexdigest()[:16]
+    key = "\0".join(texts) + model_name + "\0rev" + REVISION
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     if cache is not None:
         path = Path(cache) / f"{digest}.spacy"
         if path.exists():

