@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from spacy.attrs import IDX
 from spacy.tokens import Doc, Token
 
 from pipeline.extract.linear import LinearModel
@@ -161,7 +162,7 @@ class DocView:
 
     def __init__(self, doc: Doc, min_speech_words: int = 4) -> None:
         self.doc = doc
-        self.text = doc.text
+        self.text = doc.text  # Doc.text joins every token on each access: read it once
         self.quotes: list[QuoteSpan] = find_quotes(self.text)
         self.min_speech_words = min_speech_words
         n = len(doc)
@@ -171,11 +172,14 @@ class DocView:
         self._pieces = pieces
         self._piece_starts = [p[0] for p in pieces]
         pi = 0
-        for tok in doc:
-            while pi < len(pieces) and pieces[pi][1] <= tok.idx:
-                pi += 1
-            if pi < len(pieces) and pieces[pi][0] <= tok.idx < pieces[pi][1]:
-                self.in_quote[tok.i] = pieces[pi][2]
+        if pieces:  # token offsets as one array: creating Token objects is the slow part
+            for i, idx in enumerate(doc.to_array(IDX).tolist()):
+                while pi < len(pieces) and pieces[pi][1] <= idx:
+                    pi += 1
+                if pi == len(pieces):
+                    break
+                if pieces[pi][0] <= idx:
+                    self.in_quote[i] = pieces[pi][2]
         self.sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
         self.sent_of = [0] * n
         for si, s in enumerate(self.sents):

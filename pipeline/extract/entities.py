@@ -31,6 +31,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+from spacy.attrs import POS
 from spacy.tokens import Doc, Span
 
 #: Labels of people and of speaking bodies (organisations, nationalities / parties, places).
@@ -172,9 +173,10 @@ def _sentence_starts(doc: Doc) -> list[int]:
 class EntityIndex:
     """The entity mentions of one ``Doc`` in text order, each with its canonical name."""
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, text: str | None = None) -> None:
         self.doc = doc
-        self.text = doc.text  # Doc.text joins every token on each access: read it once
+        # Doc.text joins every token on each access: read it once (or take it from the caller)
+        self.text = doc.text if text is None else text
         self._sent_starts = _sentence_starts(doc)
         raw = [self._mention(ent) for ent in doc.ents]
         raw = self._agree_groups(raw)
@@ -243,9 +245,15 @@ class EntityIndex:
         surnames = {words(m.name.lower())[-1] for m in mentions if m.group == "person" and words(m.name)}
         out: list[Mention] = []
         run: list = []
-        for tok in list(doc) + [None]:
-            if tok is not None and tok.pos_ == "PROPN" and tok.i not in taken and tok.text[:1].isupper():
+        propn = doc.vocab.strings["PROPN"]
+        pos = doc.to_array(POS).tolist() if len(doc) else []
+        for i in range(len(doc) + 1):
+            # only proper nouns become Token objects (one per word is the slow part)
+            tok = doc[i] if i < len(doc) and pos[i] == propn else None
+            if tok is not None and tok.i not in taken and tok.text[:1].isupper():
                 run.append(tok)
+                continue
+            if not run:
                 continue
             names = strip_titles([t.text for t in run])
             if len(names) >= 2 and names[-1].lower() in surnames:

@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from tqdm.auto import tqdm
 
 from pipeline.config import NlpParams
-from pipeline.extract.attribution import Attribution, AttributionModel, extract
+from pipeline.extract.attribution import Attribution, AttributionModel, DocView, extract
 from pipeline.extract.entities import EntityIndex, entity_rows
 from pipeline.extract.nlp import load_nlp, parse_texts
 from pipeline.extract.speakers import resolve_speakers
@@ -73,9 +73,10 @@ def quote_rows(doc: Doc, article_id: str, attributions: list[Attribution], model
 def article_rows(doc: Doc, article_id: str, model: AttributionModel,
                  model_version: str) -> tuple[list[dict], list[dict]]:
     """(entity rows, quote rows) of one parsed article."""
-    index = EntityIndex(doc)
+    view = DocView(doc, model.min_speech_words)
+    index = EntityIndex(doc, text=view.text)
     ents = [{"article_id": article_id, **r} for r in entity_rows(doc, index)]
-    quotes = quote_rows(doc, article_id, extract(doc, model), model_version, index)
+    quotes = quote_rows(doc, article_id, extract(doc, model, view), model_version, index)
     return ents, quotes
 
 
