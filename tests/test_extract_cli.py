@@ -107,3 +107,32 @@ def test_polnear_dev_scores_beat_textacy(shared, tmp_path):
     assert ours_direct > textacy["direct"]["e2e_f1"] + 0.1
     assert ours_all > textacy["all"]["e2e_f1"] + 0.3
     assert res["all"]["content_precision"] >= 0.70
+
+
+def test_the_seed_article_through_frstance_run(shared, tmp_path):
+    """Issue 3's seed checks, read from the quotes table `frstance run` writes."""
+    out = tmp_path / "o"
+    proc = frstance("run", "--input", str(shared / "seeds"), "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    rows = pq.read_table(out / QUOTES.file).to_pylist()
+    articles = {r["article_id"]: r["text"] for r in pq.read_table(out / "articles.parquet").to_pylist()}
+
+    def speaker_of(words: str) -> tuple:
+        for r in rows:
+            text = articles[r["article_id"]]
+            if any(words in text[p["start"]:p["end"]] for p in r["content_pieces"]):
+                assert r["content"] == " … ".join(text[p["start"]:p["end"]] for p in r["content_pieces"])
+                return r["speaker_name"], r["speaker_role"], r["speaker_org"]
+        raise AssertionError(f"no quote holds {words!r}")
+
+    greer = ("Evan Greer", "deputy director", "Fight for the Future")
+    assert speaker_of("should not be writing the laws that govern it") == greer
+    assert speaker_of("we should be skeptical of claims") == greer
+    assert speaker_of("helps law enforcement agencies save time") == ("James Burch", "president",
+                                                                     "National Police Foundation")
+    assert speaker_of("the software helps law enforcement identify")[0] == "Julie Cordua"
+    assert speaker_of("stopped using its facial-recognition software")[0] == "Sean Whitcomb"
+    letter = speaker_of("bans would keep this important tool")[0]
+    assert "letter" in letter or "39 groups" in letter
+    ids = [r["quote_id"] for r in rows]
+    assert len(ids) == len(set(ids))
