@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     gold_path = args.gold or args.shared / "eval" / "polnear" / "dev.jsonl"
     golds = [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [g["text"] for g in golds]
-    model = quote_model.load()
+    model, model_version = quote_model.load_with_version()
     nlp_params = NlpParams(model=args.model)
 
     # ---- accuracy
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         p = gold_path.parent / file
         if p.exists() and gold_path.name == "dev.jsonl":
             peers[name] = json.loads(p.read_text())
-    print(f"# {gold_path.name}: {len(golds)} articles; attribution model {quote_model.version()}")
+    print(f"# {gold_path.name}: {len(golds)} articles; attribution model {model_version}")
     names = ["frstance", *peers]
     for view in ("direct", "all"):
         print(f"\n{view:8s} " + " ".join(f"{n:>10s}" for n in names))

@@ -150,7 +150,7 @@ def load_models(params: Params) -> Models:
     from pipeline.extract.nlp import load_nlp
 
     model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
-    models = Models(qm.load(model_dir), qm.version(model_dir))
+    models = Models(*qm.load_with_version(model_dir))
     load_nlp(params.nlp.model)
     return models
 
@@ -169,15 +169,19 @@ def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
     ext = extract_tables(articles, params.nlp, models.quote_model, models.quote_model_version, progress)
     timings = dict(ext.timings)
     t = time.perf_counter()
+    tables = _write_tables(out, (ENTITIES, ext.entities), (QUOTES, ext.quotes))
+    timings["write_extract"] = round(time.perf_counter() - t, 4)
+    return ext.counts, tables, timings
+
+
+def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:
+    """Write each (spec, table) into ``out``; the manifest's entries for them."""
     try:
-        write_table(ENTITIES, ext.entities, out)
-        write_table(QUOTES, ext.quotes, out)
+        for spec, table in tables:
+            write_table(spec, table, out)
     except OSError as exc:
         raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
-    timings["write_extract"] = round(time.perf_counter() - t, 4)
-    tables = {ENTITIES.name: {"file": ENTITIES.file, "rows": ext.entities.num_rows},
-              QUOTES.name: {"file": QUOTES.file, "rows": ext.quotes.num_rows}}
-    return ext.counts, tables, timings
+    return {spec.name: {"file": spec.file, "rows": table.num_rows} for spec, table in tables}
 
 
 EXTRACT_MANIFEST = "extract_manifest.json"
@@ -256,16 +260,8 @@ def run(
         result = build_tables(read_files(discovery.files, params, workers, progress), discovery, params)
         timings.update(result.timings)
         t = time.perf_counter()
-        try:
-            write_table(ARTICLES, result.articles, out)
-            write_table(QUARANTINE, result.quarantine, out)
-        except OSError as exc:
-            raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
+        tables = _write_tables(out, (ARTICLES, result.articles), (QUARANTINE, result.quarantine))
         timings["write"] = round(time.perf_counter() - t, 4)
-        tables = {
-            ARTICLES.name: {"file": ARTICLES.file, "rows": result.articles.num_rows},
-            QUARANTINE.name: {"file": QUARANTINE.file, "rows": result.quarantine.num_rows},
-        }
         counts = dict(result.counts)
         if models is not None:
             x_counts, x_tables, x_timings = extract_into(result.articles, out, params, models, progress)

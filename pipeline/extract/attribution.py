@@ -728,7 +728,7 @@ def _speaker_after_dash(view: DocView, span) -> tuple[int, Token] | None:
     """(dash token, speaker head) when the quote is followed by "— Name" (a byline-style credit)."""
     doc = view.doc
     j = span.end
-    while j < len(doc) and (doc[j].is_space or doc[j].text in (",",)):
+    while j < len(doc) and (doc[j].is_space or doc[j].text == ","):
         j += 1
     if j >= len(doc) - 1 or doc[j].text not in _DASHES:
         return None
@@ -741,6 +741,15 @@ def _speaker_after_dash(view: DocView, span) -> tuple[int, Token] | None:
     if run == k:
         return None
     return j, doc[run - 1]
+
+
+def _borrow(view: DocView, q: QuoteSpan, span, other: Attribution, origin: str, score: float) -> Attribution:
+    """Quote ``q`` attributed with the cue and speaker of the attribution ``other``."""
+    a = Attribution(content=q.pieces, cue=other.cue, source=other.source, kind=_kind(view.text, q.pieces),
+                    score=score, cue_token=other.cue_token, source_token=other.source_token,
+                    origin=origin, sentence=view.sent_of[span.start])
+    a.__dict__["_p"] = other.__dict__.get("_p", (0.0, 0.0))
+    return a
 
 
 def _insort(by_start: list[Attribution], a: Attribution) -> None:
@@ -790,6 +799,11 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
         return lo
 
     by_start = sorted(found, key=lambda a: a.start)
+
+    def add(a: Attribution) -> None:  # later quotes see this one (a run of one speaker's quotes)
+        found.append(a)
+        _insort(by_start, a)
+
     for qi in covered:
         q = view.quotes[qi]
         span = doc.char_span(q.start, q.end, alignment_mode="expand")
@@ -806,8 +820,7 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
                             origin="quote:colon" if doc[cue_i].text == ":" else "quote:dash",
                             sentence=view.sent_of[span.start])
             a.__dict__["_p"] = (0.9, 0.9)
-            found.append(a)
-            _insort(by_start, a)
+            add(a)
             continue
         prev = None
         for a in by_start:
@@ -827,39 +840,20 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
                 attached = a
                 break
         if attached is not None:
-            a = Attribution(content=q.pieces, cue=attached.cue, source=attached.source,
-                            kind=_kind(text, q.pieces), score=0.5, cue_token=attached.cue_token,
-                            source_token=attached.source_token, origin="quote:cue-after",
-                            sentence=view.sent_of[span.start])
-            a.__dict__["_p"] = attached.__dict__.get("_p", (0.0, 0.0))
-            found.append(a)
-            _insort(by_start, a)
+            add(_borrow(view, q, span, attached, "quote:cue-after", 0.5))
             continue
         # the previous paragraph's last attribution, when this paragraph opens with the quote
         if text[paras[p][0]:q.start].strip() == "":
             before = [a for a in by_start if a.end <= q.start and a.source is not None
                       and para_of(a.start) == p - 1]
             if before:
-                a = before[-1]
-                b = Attribution(content=q.pieces, cue=a.cue, source=a.source,
-                                kind=_kind(text, q.pieces), score=0.4, cue_token=a.cue_token,
-                                source_token=a.source_token, origin="quote:prev-paragraph",
-                                sentence=view.sent_of[span.start])
-                b.__dict__["_p"] = a.__dict__.get("_p", (0.0, 0.0))
-                found.append(b)
-                _insort(by_start, b)
+                add(_borrow(view, q, span, before[-1], "quote:prev-paragraph", 0.4))
                 continue
         # no cue: the speaker of the nearest attribution before it in this or the paragraph before
         near = [a for a in by_start if a.end <= q.start and a.source is not None
                 and para_of(a.start) >= p - 1]
         if near:
-            a = near[-1]
-            b = Attribution(content=q.pieces, cue=a.cue, source=a.source, kind=_kind(text, q.pieces),
-                            score=0.3, cue_token=a.cue_token, source_token=a.source_token,
-                            origin="quote:nearest", sentence=view.sent_of[span.start])
-            b.__dict__["_p"] = a.__dict__.get("_p", (0.0, 0.0))
-            found.append(b)
-            _insort(by_start, b)
+            add(_borrow(view, q, span, near[-1], "quote:nearest", 0.3))
             continue
         found.append(Attribution(content=q.pieces, cue=None, source=None, kind=_kind(text, q.pieces),
                                  score=0.3, origin="quote:alone", sentence=view.sent_of[span.start]))

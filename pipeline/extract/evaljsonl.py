@@ -16,7 +16,7 @@ from typing import Any
 from pipeline.config import NlpParams
 from pipeline.extract.attribution import AttributionModel, extract
 from pipeline.extract.nlp import load_nlp, parse_texts
-from pipeline.extract.speakers import resolve_speakers
+from pipeline.extract.stage import quote_rows
 from pipeline.store import atomic_write
 
 
@@ -48,22 +48,26 @@ def read_docs(path: Path) -> list[dict[str, Any]]:
 
 
 def predict(docs: list[dict[str, Any]], nlp_params: NlpParams, model: AttributionModel):
+    """Scorer-format lines, built from the very quote rows ``frstance run`` writes."""
     nlp = load_nlp(nlp_params.model)
     parsed = parse_texts([d["text"] for d in docs], nlp, batch_size=nlp_params.batch_size,
                          max_chunk_chars=nlp_params.max_chunk_chars)
     for d, doc in zip(docs, parsed):
-        atts = extract(doc, model)
-        speakers = resolve_speakers(doc, atts)
+        rows = quote_rows(doc, str(d["doc_id"]), extract(doc, model), model_version="")
         yield {"doc_id": d["doc_id"], "quotes": [
-            {"content": [list(p) for p in a.content],
-             "speaker": list(a.source) if a.source else None,
-             "cue": list(a.cue) if a.cue else None,
-             "kind": a.kind, "speaker_name": s.name, "score": round(float(a.score), 4)}
-            for a, s in zip(atts, speakers)]}
+            {"content": [[p["start"], p["end"]] for p in r["content_pieces"]],
+             "speaker": _span(r, "speaker"), "cue": _span(r, "cue"),
+             "kind": r["kind"], "speaker_name": r["speaker_name"], "score": round(r["score"], 4)}
+            for r in rows]}
+
+
+def _span(row: dict[str, Any], key: str) -> list[int] | None:
+    return None if row[f"{key}_start"] is None else [row[f"{key}_start"], row[f"{key}_end"]]
 
 
 def extract_jsonl(inp: Path, out: Path, nlp_params: NlpParams, model: AttributionModel) -> dict[str, int]:
     docs = read_docs(inp)
-    lines = [json.dumps(p, ensure_ascii=False) + "\n" for p in predict(docs, nlp_params, model)]
-    atomic_write(Path(out), lambda tmp: tmp.write_text("".join(lines), encoding="utf-8"))
-    return {"documents": len(docs), "quotes": sum(ln.count('"content"') for ln in lines)}
+    preds = list(predict(docs, nlp_params, model))
+    lines = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds)
+    atomic_write(Path(out), lambda tmp: tmp.write_text(lines, encoding="utf-8"))
+    return {"documents": len(docs), "quotes": sum(len(p["quotes"]) for p in preds)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator
 
 import spacy
 from spacy.language import Language
@@ -129,6 +129,3 @@ def parse_texts(texts: Iterable[str], model: str | Language, *, batch_size: int 
 def parse_one(text: str, model: str | Language, **kw) -> Doc:
     return next(parse_texts([text], model, **kw))
 
-
-def components(model: str) -> Sequence[str]:
-    return tuple(load_nlp(model).pipe_names)

@@ -87,6 +87,11 @@ def save(model: AttributionModel, folder: Path, metadata: dict[str, Any]) -> Pat
 
 def load(folder: Path | None = None) -> AttributionModel:
     """Load and verify the model in ``folder`` (default: the shipped model)."""
+    return load_with_version(folder)[0]
+
+
+def load_with_version(folder: Path | None = None) -> tuple[AttributionModel, str]:
+    """The verified model and its version (first 12 hex digits of its weights' sha256)."""
     folder = Path(folder) if folder is not None else DEFAULT_DIR
     wpath, mpath = folder / WEIGHTS, folder / METADATA
     try:
@@ -106,11 +111,9 @@ def load(folder: Path | None = None) -> AttributionModel:
         data = json.loads(blob)
     except ValueError as exc:  # pragma: no cover - the hash matched a broken file written by hand
         raise ModelError(f"{wpath} is not valid JSON: {exc}") from exc
-    return from_dict(data)
+    return from_dict(data), expected[:12]
 
 
 def version(folder: Path | None = None) -> str:
     """Short id of a model folder: the first 12 hex digits of its weights' sha256."""
-    folder = Path(folder) if folder is not None else DEFAULT_DIR
-    meta = json.loads((folder / METADATA).read_text(encoding="utf-8"))
-    return str(meta.get("sha256", ""))[:12]
+    return load_with_version(folder)[1]

@@ -289,7 +289,6 @@ def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int 
 
 def parse(texts: Sequence[str], model_name: str, cache: Path | None = None):
     """Parse ``texts`` with the configured pipeline, reusing a DocBin cache when it matches."""
-    import spacy
     from spacy.tokens import DocBin
 
     from pipeline.extract.nlp import REVISION, load_nlp, parse_texts
