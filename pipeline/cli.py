@@ -48,6 +48,16 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", "-w", type=_positive_int, metavar="N",
                    help="worker processes (default: run.workers in params, else every core)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
+                   "classify.model_dir in params, else the shipped models/stance)")
+
+
+def _with_model_dir(params, model_dir: str | None):
+    if not model_dir:
+        return params
+    import dataclasses
+
+    return dataclasses.replace(params, classify=dataclasses.replace(params.classify, model_dir=model_dir))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"folder holding articles.parquet (default: {DEFAULT_OUT}/)")
     ex.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    ex.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
+                    "classify.model_dir in params, else the shipped models/stance)")
     xq = sub.add_parser("extract-quotes", help="attributions for JSONL lines {doc_id, text}, in the "
                         "format of score_quotes.py")
     xq.add_argument("--jsonl", required=True, metavar="IN", help='input lines {"doc_id": ..., "text": ...}')
@@ -70,7 +82,93 @@ def build_parser() -> argparse.ArgumentParser:
     xq.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
     xq.add_argument("--model-dir", metavar="DIR", help="attribution model folder (default: quotes.model_dir "
                     "in params, else the shipped models/quotes)")
+    tr = sub.add_parser("train", help="train the topic and stance models on labelled articles")
+    _add_label_args(tr)
+    tr.add_argument("--model-dir", metavar="DIR", default="models/stance",
+                    help="where model.joblib, metadata.json and MODEL_CARD.md go (default: models/stance)")
+    tr.add_argument("--splits", default="train", metavar="A,B",
+                    help="label splits to train on (default: train; rows without a split are train)")
+    tr.add_argument("--select-splits", default="train", metavar="A,B",
+                    help="label splits whose grouped cross-validation chooses the recipe (default: train)")
+    tr.add_argument("--eval-split", default="dev", metavar="NAME",
+                    help="split measured for the model card, by a model fitted without it (default: dev)")
+    tr.add_argument("--recipes", metavar="A,B", help="candidate recipes to compare (default: all)")
+    ev = sub.add_parser("evaluate", help="measure a model on a labelled split; writes metrics.json")
+    _add_label_args(ev)
+    ev.add_argument("--split", default="dev", help="the split to measure (default: dev)")
+    ev.add_argument("--model-dir", metavar="DIR", help="model folder (default: classify.model_dir, "
+                    "else the shipped models/stance)")
+    ev.add_argument("--out", default="metrics.json", metavar="FILE", help="default: metrics.json")
+    lb = sub.add_parser("label", help="pick the most informative unlabelled articles for a person to label")
+    lb.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
+                    help=f"a run's output folder (default: {DEFAULT_OUT}/)")
+    lb.add_argument("--n", type=_positive_int, default=50, help="how many articles (default: 50)")
+    lb.add_argument("--out", default="to_label.csv", metavar="CSV", help="default: to_label.csv")
+    lb.add_argument("--labels", nargs="+", action="extend", metavar="CSV", default=[],
+                    help="label files whose URLs are already labelled (also skipped)")
+    lb.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
     return parser
+
+
+def _add_label_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--labels", nargs="+", action="extend", required=True, metavar="CSV",
+                   help="label files (url, topic, stance, split, group); later files win for the same URL")
+    p.add_argument("--input", "-i", nargs="+", action="extend", required=True, metavar="PATH",
+                   help="the articles the labels refer to (files, folders, globs)")
+    p.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
+
+
+def _split_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise UsageError(f"expected a comma-separated list, got {value!r}")
+    return items
+
+
+def _classify_command(args: argparse.Namespace) -> int:
+    from pipeline.classify.embed import EmbeddingError
+    from pipeline.classify.labels import LabelError
+    from pipeline.classify.model_store import ModelError
+    from pipeline.classify.train import TrainError
+    from pipeline.ingest.discover import InputError
+    from pipeline.store import OutputError, write_json
+
+    _, params = _load_params(args.params)
+    try:
+        if args.command == "train":
+            from pipeline.classify.train import train
+
+            train(args.labels, args.input, Path(args.model_dir), params, splits=_split_list(args.splits),
+                  select_splits=_split_list(args.select_splits), eval_split=args.eval_split or None, recipes=_split_list(args.recipes),
+                  log=lambda m: print(f"frstance: {m}", file=sys.stderr))
+            print(f"frstance: model written to {args.model_dir} (model.joblib, metadata.json, MODEL_CARD.md)")
+        elif args.command == "evaluate":
+            from pipeline.classify.train import evaluate_model
+
+            model_dir = args.model_dir or params.classify.model_dir
+            metrics = evaluate_model(args.labels, args.input, Path(model_dir) if model_dir else None,
+                                     args.split, params)
+            write_json(metrics, Path(args.out))
+            parts = []
+            if "topic" in metrics:
+                parts.append(f"topic F1 {metrics['topic']['f1']:.3f}")
+            if "stance" in metrics:
+                parts.append(f"stance macro-F1 {metrics['stance']['macro_f1']:.3f}, "
+                             f"ECE {metrics['stance']['ece']:.3f}")
+            print(f"frstance: {args.split}: {'; '.join(parts)} -> {args.out}")
+        else:
+            from pipeline.classify.active import select_to_label
+
+            n = select_to_label(Path(args.results), args.n, Path(args.out), args.labels, params)
+            print(f"frstance: {n} articles to label -> {args.out}")
+    except (LabelError, TrainError, InputError) as exc:
+        raise UsageError(str(exc)) from None
+    except (ModelError, EmbeddingError, OutputError, OSError) as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _load_params(path: str | None):
@@ -104,16 +202,19 @@ def _extract_quotes(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
+    from pipeline.classify.embed import EmbeddingError
+    from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
     from pipeline.extract.quote_model import ModelError
     from pipeline.run import extract_results
     from pipeline.store import OutputError
 
     params_file, params = _load_params(args.params)
+    params = _with_model_dir(params, args.model_dir)
     try:
         manifest = extract_results(Path(args.results), params, params_file=params_file,
                                    progress=not args.quiet and sys.stderr.isatty())
-    except (OutputError, ModelError, NlpError) as exc:
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(f"frstance: {manifest['articles']} articles parsed{_extract_summary(manifest['counts'])} -> {args.results}")
@@ -135,10 +236,16 @@ def _extract_summary(c: dict) -> str:
     x = c.get("extract")
     if not x:
         return ""
-    return f"; {x['quotes']} attributions ({x['quotes_with_speaker']} with a speaker), {x['entities']} entity mentions"
+    out = f"; {x['quotes']} attributions ({x['quotes_with_speaker']} with a speaker), {x['entities']} entity mentions"
+    if "on_topic" in x:
+        st = ", ".join(f"{k} {v}" for k, v in x["stance"].items())
+        out += f"; {x['on_topic']} on facial recognition ({st})"
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipeline.classify.embed import EmbeddingError
+    from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
     from pipeline.extract.quote_model import ModelError
     from pipeline.ingest.discover import InputError
@@ -149,7 +256,10 @@ def _run(args: argparse.Namespace) -> int:
         return _extract_quotes(args)
     if args.command == "extract":
         return _extract(args)
+    if args.command in ("train", "evaluate", "label"):
+        return _classify_command(args)
     params_file, params = _load_params(args.params)
+    params = _with_model_dir(params, args.model_dir)
     inputs = args.input
     if not inputs:
         if not Path(DEFAULT_INPUT).is_dir():
@@ -162,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
                        stages=("ingest",) if args.command == "ingest" else ("ingest", "extract"))
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    except (OutputError, ModelError, NlpError) as exc:
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(_summary(manifest, out))
@@ -178,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("missing COMMAND (run, ingest, extract, extract-quotes); see frstance --help")
+            raise UsageError("missing COMMAND (run, ingest, extract, extract-quotes, train, evaluate, label); see frstance --help")
         return _run(args)
     except UsageError as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)

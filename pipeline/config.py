@@ -111,6 +111,33 @@ class QuotesParams:
 
 
 @dataclass(frozen=True)
+class ClassifyParams:
+    """Topic and stance classification (the model itself comes from models/stance or model_dir)."""
+
+    # Folder of the topic + stance model (model.joblib + metadata.json); null = models/stance.
+    model_dir: str | None = None
+    # Grouped cross-validation folds used to choose a recipe and to calibrate.
+    cv_folds: int = 5
+    # Seed of the fold assignment, the SVM's internal split and the bootstrap.
+    seed: int = 0
+    # Bootstrap resamples (over story groups) for the 95% intervals.
+    bootstrap: int = 1000
+    # How many n-gram terms `predictions.top_features` lists.
+    top_features: int = 8
+
+
+@dataclass(frozen=True)
+class SubtopicsParams:
+    """NMF subtopics over the on-topic articles of a run."""
+
+    n_topics: int = 8
+    top_terms: int = 10
+    # A term must occur in at least this many on-topic articles.
+    min_df: int = 2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class RunParams:
     """Execution: worker processes (None = every core) and progress display."""
 
@@ -123,6 +150,8 @@ class Params:
     dedup: DedupParams = field(default_factory=DedupParams)
     nlp: NlpParams = field(default_factory=NlpParams)
     quotes: QuotesParams = field(default_factory=QuotesParams)
+    classify: ClassifyParams = field(default_factory=ClassifyParams)
+    subtopics: SubtopicsParams = field(default_factory=SubtopicsParams)
     run: RunParams = field(default_factory=RunParams)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +173,13 @@ class Params:
         _check(bool(self.nlp.model), "nlp.model must name a spaCy pipeline")
         _check(self.nlp.batch_size >= 1, "nlp.batch_size must be >= 1")
         _check(self.nlp.max_chunk_chars >= 1000, "nlp.max_chunk_chars must be >= 1000")
+        cl, st = self.classify, self.subtopics
+        _check(cl.cv_folds >= 2, "classify.cv_folds must be >= 2")
+        _check(cl.bootstrap >= 0, "classify.bootstrap must be >= 0")
+        _check(cl.top_features >= 0, "classify.top_features must be >= 0")
+        _check(st.n_topics >= 1, "subtopics.n_topics must be >= 1")
+        _check(st.top_terms >= 1, "subtopics.top_terms must be >= 1")
+        _check(st.min_df >= 1, "subtopics.min_df must be >= 1")
         _check(self.run.workers is None or self.run.workers >= 1, "run.workers must be >= 1 or null")
         return self
 

@@ -28,11 +28,11 @@ from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
 from pipeline.ingest.discover import Discovery, discover
 from pipeline.ingest.reader import FileResult, read_file
 from pipeline.ingest.records import Quarantined
-from pipeline.schemas import ARTICLES, ENTITIES, QUARANTINE, QUOTES
+from pipeline.schemas import ARTICLES, ENTITIES, PREDICTIONS, QUARANTINE, QUOTES, TOPIC_TERMS, TOPICS
 from pipeline.store import OutputError, OutputLock, write_json, write_table
 
 MANIFEST = "run_manifest.json"
-_LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "PyYAML",
+_LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "onnxruntime", "PyYAML",
               "python-frontmatter", "datasketch", "python-dateutil", "tqdm", "dvc")
 
 
@@ -142,17 +142,23 @@ def default_workers() -> int:
 class Models:
     quote_model: Any
     quote_model_version: str
+    classifier: Any  # pipeline.classify.model_store.Classifier
 
 
 def load_models(params: Params) -> Models:
-    """Load and verify every model the extraction needs (raises ModelError / NlpError)."""
+    """Load and verify every model the run needs (raises ModelError / NlpError / EmbeddingError)."""
+    from pipeline.classify import model_store
+    from pipeline.classify.embed import get_embedder
     from pipeline.extract import quote_model as qm
     from pipeline.extract.nlp import load_nlp
 
     model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
-    models = Models(*qm.load_with_version(model_dir))
+    quote_model, quote_version = qm.load_with_version(model_dir)
+    stance_dir = Path(params.classify.model_dir) if params.classify.model_dir else None
+    classifier = model_store.load(stance_dir)
+    get_embedder()
     load_nlp(params.nlp.model)
-    return models
+    return Models(quote_model, quote_version, classifier)
 
 
 def _model_info(params: Params, models: Models | None) -> dict[str, Any] | None:
@@ -161,17 +167,31 @@ def _model_info(params: Params, models: Models | None) -> dict[str, Any] | None:
     return {"dir": params.quotes.model_dir or "models/quotes (shipped)", "version": models.quote_model_version}
 
 
+def _classifier_info(params: Params, models: Models | None) -> dict[str, Any] | None:
+    if models is None:
+        return None
+    meta = models.classifier.metadata
+    return {"dir": params.classify.model_dir or "models/stance (shipped)", "version": models.classifier.version,
+            "training_data_sha256": meta.get("training_data_sha256"),
+            "chosen": {t: meta.get("cv", {}).get(t, {}).get("chosen") for t in ("topic", "stance")}}
+
+
 def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
                  progress: bool = False) -> tuple[dict, dict, dict]:
-    """Parse ``articles``, write entities and quotes into ``out``; (counts, tables, timings)."""
+    """Parse and classify ``articles``; write entities, quotes, predictions and subtopics into
+    ``out``; (counts, tables, timings)."""
+    from pipeline.classify.stage import classify_tables
     from pipeline.extract.stage import extract_tables
 
     ext = extract_tables(articles, params.nlp, models.quote_model, models.quote_model_version, progress)
     timings = dict(ext.timings)
+    cls = classify_tables(articles, ext.quotes, models.classifier, params)
+    timings.update(cls.timings)
     t = time.perf_counter()
-    tables = _write_tables(out, (ENTITIES, ext.entities), (QUOTES, ext.quotes))
+    tables = _write_tables(out, (ENTITIES, ext.entities), (QUOTES, cls.quotes),
+                           (PREDICTIONS, cls.predictions), (TOPICS, cls.topics), (TOPIC_TERMS, cls.topic_terms))
     timings["write_extract"] = round(time.perf_counter() - t, 4)
-    return ext.counts, tables, timings
+    return {**ext.counts, **cls.counts}, tables, timings
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:
@@ -219,6 +239,7 @@ def extract_results(results: Path, params: Params, *, params_file: str | None = 
             "params_sha256": params.digest(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
             "quote_model": _model_info(params, models),
+            "stance_model": _classifier_info(params, models),
             "timings_s": timings,
         }
         try:
@@ -290,6 +311,7 @@ def run(
             "params": params.to_dict(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
             "quote_model": _model_info(params, models),
+            "stance_model": _classifier_info(params, models),
             "versions": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),

@@ -207,10 +207,69 @@ QUOTES = TableSpec(
                "probability, or a fixed prior for attached quotes).", nullable=False),
         Column("model_version", pa.string(), "First 12 hex digits of the attribution model's sha256.",
                nullable=False),
+        Column("stance", pa.string(), "Stance of the quoted content by the stance model (ban / "
+               "oversight / neutral); null when the article is off-topic (`predictions.topic` is other) "
+               "or no stance model ran."),
+        Column("p_ban", pa.float64(), "Calibrated probability that the content argues for a ban."),
+        Column("p_oversight", pa.float64(), "Calibrated probability that it argues for rules / oversight."),
+        Column("p_neutral", pa.float64(), "Calibrated probability that it takes no side."),
+        Column("stance_model_version", pa.string(), "First 12 hex digits of the stance model's sha256; "
+               "null when no stance was computed."),
     ),
 )
 
-TABLES: dict[str, TableSpec] = {t.name: t for t in (ARTICLES, QUARANTINE, ENTITIES, QUOTES)}
+TOPIC_LABELS: tuple[str, ...] = ("facial_recognition", "other")
+STANCE_LABELS: tuple[str, ...] = ("ban", "oversight", "neutral")
+
+PREDICTIONS = TableSpec(
+    name="predictions",
+    file="predictions.parquet",
+    doc="One row per article: its topic and, when on-topic, its stance, with calibrated probabilities.",
+    columns=(
+        Column("article_id", pa.string(), "The article (`articles.article_id`).", nullable=False),
+        Column("topic", pa.string(), "facial_recognition or other (the guidelines' definitions).",
+               nullable=False),
+        Column("p_topic", pa.float64(), "Calibrated probability that the topic is facial_recognition.",
+               nullable=False),
+        Column("stance", pa.string(), "ban / oversight / neutral, the most probable; null when off-topic."),
+        Column("p_ban", pa.float64(), "Calibrated probability of ban (given on-topic); null when off-topic."),
+        Column("p_oversight", pa.float64(), "Calibrated probability of oversight; null when off-topic."),
+        Column("p_neutral", pa.float64(), "Calibrated probability of neutral; null when off-topic."),
+        Column("model_version", pa.string(), "First 12 hex digits of the stance model file's sha256.",
+               nullable=False),
+        Column("top_features", pa.list_(pa.string()), "The n-gram terms that pushed this decision most "
+               "(stance when on-topic, else topic), strongest first, for an analyst to check.",
+               nullable=False),
+    ),
+)
+
+TOPICS = TableSpec(
+    name="topics",
+    file="topics.parquet",
+    doc="Subtopics of the on-topic articles (NMF over TF-IDF): one row per article and subtopic "
+        "with a weight of at least 0.05 (weights of an article sum to 1 over all subtopics).",
+    columns=(
+        Column("article_id", pa.string(), "The article (`articles.article_id`).", nullable=False),
+        Column("topic_id", pa.int64(), "0-based subtopic id (`topic_terms.topic_id`).", nullable=False),
+        Column("weight", pa.float64(), "Share of the article's NMF weight on this subtopic.", nullable=False),
+    ),
+)
+
+TOPIC_TERMS = TableSpec(
+    name="topic_terms",
+    file="topic_terms.parquet",
+    doc="The top terms of each subtopic, by NMF component weight.",
+    columns=(
+        Column("topic_id", pa.int64(), "0-based subtopic id.", nullable=False),
+        Column("rank", pa.int64(), "1 = the subtopic's strongest term.", nullable=False),
+        Column("term", pa.string(), "A word or two-word phrase.", nullable=False),
+        Column("weight", pa.float64(), "The term's weight in the NMF component.", nullable=False),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (ARTICLES, QUARANTINE, ENTITIES, QUOTES, PREDICTIONS, TOPICS, TOPIC_TERMS)
+}
 
 
 def _type_name(t: pa.DataType) -> str:

@@ -1,0 +1,146 @@
+"""Saving and loading the topic + stance model, safely.
+
+A model folder holds ``model.joblib`` (the fitted Pipelines), ``metadata.json`` (its
+sha256, training-data hash, label counts, library versions, CV and dev scores) and
+``MODEL_CARD.md``. A joblib file runs code when it is loaded, so :func:`load` checks,
+*before anything is unpickled*:
+
+1. the file's sha256 equals the one in ``metadata.json`` (a flipped byte is refused);
+2. for the shipped ``models/stance``, that sha256 also equals :data:`SHIPPED_SHA256`, pinned
+   in this package, so editing both files does not get a changed model loaded as ours;
+3. scikit-learn's version is the one the model was saved with (major.minor): pickles of
+   another version can fail or, worse, predict differently.
+
+A model from another folder is trusted because its metadata.json says what it is: loading
+it is running code its author wrote, and the CLI says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+MODEL_FILE = "model.joblib"
+METADATA = "metadata.json"
+CARD = "MODEL_CARD.md"
+FORMAT = "frstance-classifier/1"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "stance"
+#: sha256 of the shipped models/stance/model.joblib (a test keeps it equal to metadata.json).
+SHIPPED_SHA256 = "adeb29c1af6ef5b2c1a1aaad8bd964229b03324baf7328bd9bb01c20ee4075ae"
+VERSIONED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
+
+
+class ModelError(RuntimeError):
+    """A model folder is missing, tampered with, or was saved by incompatible libraries."""
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """The fitted models and what they need to be applied."""
+
+    topic: Any            # predict_proba over topic_classes
+    stance: Any           # predict_proba over stance_classes
+    topic_classes: tuple[str, ...]
+    stance_classes: tuple[str, ...]
+    version: str          # first 12 hex digits of model.joblib's sha256
+    metadata: dict
+
+
+def library_versions() -> dict[str, str | None]:
+    out = {}
+    for lib in VERSIONED_LIBRARIES:
+        try:
+            out[lib] = md.version(lib)
+        except md.PackageNotFoundError:  # pragma: no cover
+            out[lib] = None
+    return out
+
+
+def _minor(v: str | None) -> tuple[str, ...]:
+    return tuple((v or "").split(".")[:2])
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save(bundle: dict[str, Any], folder: Path, metadata: dict[str, Any], card: str) -> str:
+    """Write model.joblib, metadata.json (with its sha256) and MODEL_CARD.md atomically."""
+    from pipeline.store import atomic_write, write_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    joblib.dump({"format": FORMAT, **bundle}, buf, compress=3)
+    data = buf.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write(folder / MODEL_FILE, lambda tmp: tmp.write_bytes(data))
+    meta = {"format": FORMAT, "sha256": digest, "bytes": len(data), **metadata,
+            "library_versions": library_versions()}
+    write_json(meta, folder / METADATA)
+    atomic_write(folder / CARD, lambda tmp: tmp.write_text(card, encoding="utf-8"))
+    return digest
+
+
+def read_metadata(folder: Path | None = None) -> dict[str, Any]:
+    folder = Path(folder) if folder else DEFAULT_DIR
+    path = folder / METADATA
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no stance model in {folder}: {METADATA} is missing "
+                         "(train one with `frstance train`)") from None
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelError(f"{path} is not frstance classifier metadata (format {FORMAT} expected)")
+    return meta
+
+
+def verify(folder: Path | None = None) -> dict[str, Any]:
+    """Every check of the module docstring, without unpickling; returns the metadata."""
+    shipped = folder is None or Path(folder).resolve() == DEFAULT_DIR
+    folder = Path(folder) if folder else DEFAULT_DIR
+    meta = read_metadata(folder)
+    path = folder / MODEL_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing")
+    actual = sha256_file(path)
+    if actual != meta.get("sha256"):
+        raise ModelError(f"{path} does not match the sha256 in {folder / METADATA} (expected "
+                         f"{str(meta.get('sha256'))[:12]}…, file is {actual[:12]}…): the file was changed "
+                         "or truncated after training; refusing to load it")
+    if shipped and actual != SHIPPED_SHA256:
+        raise ModelError(f"{path} is not the model shipped with this frstance version (its sha256 "
+                         f"{actual[:12]}… is not the pinned {SHIPPED_SHA256[:12]}…); refusing to load it")
+    saved = (meta.get("library_versions") or {}).get("scikit-learn")
+    have = library_versions()["scikit-learn"]
+    if _minor(saved) != _minor(have):
+        raise ModelError(f"{path} was saved with scikit-learn {saved}, this environment has {have}: "
+                         "retrain it with `frstance train` or install the matching scikit-learn")
+    return meta
+
+
+def load(folder: Path | None = None) -> Classifier:
+    meta = verify(folder)
+    path = (Path(folder) if folder else DEFAULT_DIR) / MODEL_FILE
+    try:
+        bundle = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad model file
+        raise ModelError(f"cannot load {path}: {type(exc).__name__}: {exc}") from None
+    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
+        raise ModelError(f"{path} does not hold a frstance classifier")
+    return Classifier(topic=bundle["topic"], stance=bundle["stance"],
+                      topic_classes=tuple(bundle["topic_classes"]),
+                      stance_classes=tuple(bundle["stance_classes"]),
+                      version=meta["sha256"][:12], metadata=meta)

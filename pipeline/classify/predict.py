@@ -1,0 +1,74 @@
+"""The classification stage: articles -> predictions; quotes -> quotes with their stance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from pipeline.classify.explain import top_terms
+from pipeline.classify.features import feature_frame, quote_frame
+from pipeline.classify.labels import ON_TOPIC
+from pipeline.classify.model_store import Classifier
+from pipeline.schemas import PREDICTIONS, QUOTES, STANCE_LABELS
+
+
+def _stance_columns(proba: np.ndarray, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {f"p_{c}": proba[:, classes.index(c)] for c in STANCE_LABELS}
+
+
+def predict_frame(clf: Classifier, frame, top_k: int = 0) -> dict[str, list]:
+    """Topic and stance for every row of a feature frame (stance null when off-topic)."""
+    n = len(frame)
+    if n == 0:
+        return {k: [] for k in ("topic", "p_topic", "stance", "p_ban", "p_oversight", "p_neutral",
+                                "top_features")}
+    tp = clf.topic.predict_proba(frame)
+    on = clf.topic_classes.index(ON_TOPIC)
+    p_topic = tp[:, on]
+    topic_idx = tp.argmax(axis=1)
+    topics = [clf.topic_classes[i] for i in topic_idx]
+    sp = clf.stance.predict_proba(frame)
+    stance_idx = sp.argmax(axis=1)
+    cols = _stance_columns(sp, clf.stance_classes)
+    is_on = np.array([t == ON_TOPIC for t in topics])
+    out = {
+        "topic": topics,
+        "p_topic": p_topic.astype(float).tolist(),
+        "stance": [clf.stance_classes[i] if o else None for i, o in zip(stance_idx, is_on)],
+        **{k: [float(x) if o else None for x, o in zip(v, is_on)] for k, v in cols.items()},
+    }
+    if top_k:
+        stance_terms = top_terms(clf.stance, frame, stance_idx, top_k)
+        topic_terms = top_terms(clf.topic, frame, topic_idx, top_k)
+        out["top_features"] = [s if o else t for s, t, o in zip(stance_terms, topic_terms, is_on)]
+    else:
+        out["top_features"] = [[] for _ in range(n)]
+    return out
+
+
+def predictions_table(articles: pa.Table, clf: Classifier, top_k: int) -> pa.Table:
+    frame = feature_frame(articles.column("text").to_pylist(), articles.column("title").to_pylist())
+    pred = predict_frame(clf, frame, top_k)
+    n = articles.num_rows
+    return PREDICTIONS.from_rows(
+        {"article_id": aid, "model_version": clf.version, **{k: v[i] for k, v in pred.items()}}
+        for i, aid in enumerate(articles.column("article_id").to_pylist())
+    ) if n else PREDICTIONS.from_rows([])
+
+
+def quotes_with_stance(quotes: pa.Table, predictions: pa.Table, clf: Classifier) -> pa.Table:
+    """quotes.parquet rows with stance and probabilities for quotes in on-topic articles."""
+    rows = quotes.to_pylist()
+    on_topic = {a for a, t in zip(predictions.column("article_id").to_pylist(),
+                                  predictions.column("topic").to_pylist()) if t == ON_TOPIC}
+    pick = [i for i, r in enumerate(rows) if r["article_id"] in on_topic]
+    if pick:
+        frame = quote_frame([rows[i]["content"] for i in pick])
+        proba = clf.stance.predict_proba(frame)
+        cols = _stance_columns(proba, clf.stance_classes)
+        for j, i in enumerate(pick):
+            rows[i]["stance"] = clf.stance_classes[int(proba[j].argmax())]
+            for k, v in cols.items():
+                rows[i][k] = float(v[j])
+            rows[i]["stance_model_version"] = clf.version
+    return QUOTES.from_rows(rows)

@@ -1,0 +1,117 @@
+"""Label files, metrics, explanations, subtopics and active-learning selection, on data we write."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.classify import labels as lab
+from pipeline.classify.active import pick, safe_cell, uncertainty
+from pipeline.classify.metrics import bootstrap_intervals, evaluate, expected_calibration_error
+from pipeline.classify.subtopics import subtopic_tables
+from pipeline.config import SubtopicsParams
+from pipeline.schemas import ARTICLES
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_label_rows_validated_and_later_file_wins(tmp_path):
+    a = _write(tmp_path / "a.csv", "url,topic,stance,split,group\n"
+               "https://x.test/1,facial_recognition,ban,train,g1\n"
+               "https://x.test/2,other,,dev,g2\n"
+               "https://x.test/3,,,,\n")
+    b = _write(tmp_path / "b.csv", "url,topic,stance\nhttps://x.test/1,facial_recognition,oversight\n")
+    rows, counts = lab.read_label_files([a, b])
+    assert rows["https://x.test/1"]["stance"] == "oversight"
+    assert rows["https://x.test/1"]["split"] == "train"          # a filled to_label row without split
+    assert rows["https://x.test/2"] == {"url": "https://x.test/2", "topic": "other", "stance": None,
+                                        "split": "dev", "group": "g2"}
+    assert counts["unlabelled_rows"] == 1 and counts["replaced"] == 1
+
+
+@pytest.mark.parametrize("body, message", [
+    ("url,topic,stance\nhttps://x.test/1,face,ban\n", "topic 'face' is not one of"),
+    ("url,topic,stance\nhttps://x.test/1,facial_recognition,\n", "needs a stance"),
+    ("url,topic,stance\nhttps://x.test/1,other,ban\n", "off-topic item"),
+    ("url,topic,stance\n,other,\n", "without a url"),
+    ("link,topic\nhttps://x.test/1,other\n", "no url column"),
+])
+def test_bad_label_rows_name_file_and_line(tmp_path, body, message):
+    path = _write(tmp_path / "bad.csv", body)
+    with pytest.raises(lab.LabelError, match=message) as err:
+        lab.read_label_files([path])
+    assert "bad.csv" in str(err.value)
+
+
+def test_labels_join_by_canonical_url(tmp_path, params):
+    arts = ARTICLES.from_rows([{
+        "article_id": "a1", "url": "https://News.test/story?id=7", "canonical_url": "https://news.test/story?id=7",
+        "urls": ["https://News.test/story?id=7"], "title": "T", "text": "T\n\nbody", "content_hash": "h1",
+        "topics": [], "input_kind": "jsonl", "source_path": "x", "sources": [], "n_chars": 8, "warnings": [],
+    }])
+    rows = {"https://news.test/story?utm_source=feed&id=7": {"url": "https://news.test/story?utm_source=feed&id=7",
+            "topic": "other", "stance": None, "split": "train", "group": None},
+            "https://elsewhere.test/": {"url": "https://elsewhere.test/", "topic": "other", "stance": None,
+                                        "split": "train", "group": None}}
+    joined = lab.join_labels(rows, arts, params.ingest.tracking_params, {})
+    assert joined.frame["article_id"].tolist() == ["a1"]
+    assert joined.frame["group"].tolist() == ["url:a1"]   # no group: the article is its own group
+    assert joined.counts["unmatched"] == 1
+
+
+def test_ece_and_bootstrap():
+    classes = ["a", "b"]
+    # Confident and always right: ECE = 1 - 0.9 = 0.1.
+    proba = np.array([[0.9, 0.1]] * 10)
+    assert expected_calibration_error(proba, ["a"] * 10, classes) == pytest.approx(0.1)
+    # 80% confident and right 8 times in 10: calibrated.
+    proba = np.array([[0.8, 0.2]] * 10)
+    assert expected_calibration_error(proba, ["a"] * 8 + ["b"] * 2, classes) == pytest.approx(0.0)
+    y = np.array(["a", "b"] * 20, dtype=object)
+    p = np.where(np.arange(40)[:, None] % 3 == 0, [[0.3, 0.7]], [[0.7, 0.3]])
+    groups = [f"g{i // 4}" for i in range(40)]
+    m = evaluate(y, p, classes, groups, positive="a", n_boot=200, seed=0)
+    lo, hi = m["ci95"]["macro_f1"]
+    assert lo <= m["macro_f1"] <= hi
+    assert m["confusion_matrix"]["labels"] == classes
+    assert sum(map(sum, m["confusion_matrix"]["rows_true_cols_pred"])) == 40
+    again = bootstrap_intervals(y, np.array(classes, dtype=object)[p.argmax(1)], p, classes, groups, "a", 200, 0)
+    assert again == m["ci95"]  # seeded
+
+
+def test_uncertainty_and_diverse_pick():
+    import pandas as pd
+
+    pred = pd.DataFrame({"p_topic": [0.5, 0.99, 0.99, 0.01],
+                         "p_ban": [None, 0.34, 0.98, None], "p_oversight": [None, 0.33, 0.01, None],
+                         "p_neutral": [None, 0.33, 0.01, None]}, dtype=float)
+    u = uncertainty(pred)
+    assert u[0] == pytest.approx(1.0) and u[1] == pytest.approx(1.0, abs=1e-3)
+    assert u[2] < 0.2 and u[3] < 0.1
+    texts = ["ban vote council"] * 6 + ["airport boarding trial"] * 6
+    scores = np.linspace(1.0, 0.5, 12)
+    chosen = pick(texts, scores, 2, seed=0)
+    assert len(chosen) == 2 and {texts[i] for i in chosen} == set(texts)  # one per cluster
+    assert safe_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")" and safe_cell("plain") == "plain"
+
+
+def test_subtopics_stable_under_input_order():
+    ids = [f"a{i}" for i in range(12)]
+    texts = ([f"council vote ban moratorium city {i}" for i in range(6)]
+             + [f"airport boarding gates trial passengers {i}" for i in range(6)])
+    p = SubtopicsParams(n_topics=2, top_terms=3, min_df=2)
+    t1, terms1 = subtopic_tables(ids, texts, p)
+    t2, terms2 = subtopic_tables(ids[::-1], texts[::-1], p)
+    assert t1.equals(t2) and terms1.equals(terms2)
+    top = {r["topic_id"]: r["term"] for r in terms1.to_pylist() if r["rank"] == 1}
+    assert len(top) == 2
+    by_article = {}
+    for r in t1.to_pylist():
+        by_article.setdefault(r["article_id"], 0.0)
+        by_article[r["article_id"]] += r["weight"]
+    assert all(w <= 1.0 + 1e-6 for w in by_article.values())
+    empty, no_terms = subtopic_tables(["a"], ["one"], p)
+    assert empty.num_rows == 0 and no_terms.num_rows == 0
