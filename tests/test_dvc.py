@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SHARED
 
 
 def _sh(*cmd: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -35,6 +35,9 @@ def test_dvc_stages_are_real_and_outputs_ignored():
 def test_dvc_repro_in_a_fresh_clone(tmp_path):
     clone = tmp_path / "clone"
     _sh("git", "clone", "-q", str(REPO), str(clone), cwd=tmp_path)
+    if not (SHARED / "corpus").is_dir():
+        pytest.skip("the evaluate stage reads ../shared/corpus")
+    (tmp_path / "shared").symlink_to(SHARED.resolve())  # ../shared beside the clone, as in CI
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
                DVC_NO_ANALYTICS="1")
     _sh(sys.executable, "-m", "dvc", "repro", cwd=clone, env=env)
@@ -42,6 +45,10 @@ def test_dvc_repro_in_a_fresh_clone(tmp_path):
     articles = pq.read_table(out / "articles.parquet")
     assert articles.num_rows > 40
     assert (out / "quarantine.parquet").exists() and (out / "run_manifest.json").exists()
+    for table in ("entities", "quotes", "predictions", "topics", "topic_terms"):
+        assert (out / f"{table}.parquet").exists(), table
+    metrics = _sh(sys.executable, "-m", "dvc", "metrics", "show", "--json", cwd=clone, env=env).stdout
+    assert "macro_f1" in metrics
     status = _sh(sys.executable, "-m", "dvc", "status", cwd=clone, env=env)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
     # outputs stay out of git

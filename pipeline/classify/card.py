@@ -95,6 +95,9 @@ def model_card(meta: dict[str, Any]) -> str:
         "- Hard cases the guidelines settle by convention are where it errs most: lawsuits and fines "
         "(oversight) against exposés of misuse (ban); deployment news that quotes critics (neutral) "
         "against items that take the critics' side (ban); bans that are loosened or amended.",
+        "- A company halting its own use (a social network shutting down its face recognition) is `ban` "
+        "by the guidelines, but reads like product news: the model often says `neutral` (16 of 57 such "
+        "dev items).",
         "- Quote-level stance applies an article-level model to a quotation's words: read it as a lean, "
         "not a coded position.",
         "- English only. Face recognition of animals, face detection in photo apps and other biometrics "

@@ -18,7 +18,7 @@ import hashlib
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class EmbeddingError(RuntimeError):
     """The embedding model or its tokenizer is missing, or does not match its pinned sha256."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -54,7 +54,7 @@ def _model_file() -> Path:
 def _checked(path: Path, expected: str, what: str) -> Path:
     if not path.is_file():
         raise EmbeddingError(f"{what} not found at {path}")
-    actual = _sha256(path)
+    actual = sha256_of(path)
     if actual != expected:
         raise EmbeddingError(f"{what} at {path} does not match its pinned sha256 "
                              f"(expected {expected[:12]}…, found {actual[:12]}…): refusing to use it")
@@ -92,12 +92,6 @@ class Embedder:
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norm = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norm, 1e-12, None))[0].astype(np.float32)
-
-    def embed(self, texts: Iterable[str]) -> np.ndarray:
-        rows = [self.embed_one(t) for t in texts]
-        if not rows:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        return np.stack(rows)
 
 
 @lru_cache(maxsize=1)

@@ -22,9 +22,10 @@ def feature_frame(texts: Sequence[str], titles: Sequence[str | None]) -> pd.Data
     """One row per text: ``text``, ``title`` (empty when missing) and 2 x 384 embedding columns."""
     texts = [t or "" for t in texts]
     titles = [t or "" for t in titles]
-    e_text = embed_texts(texts)
     # A missing title is embedded as the text's own opening, so the headline view is never blank.
-    e_title = embed_texts([ti or te[:200] for ti, te in zip(titles, texts)])
+    heads = [ti or te[:200] for ti, te in zip(titles, texts)]
+    both = embed_texts(texts + heads)  # one call: a string that is both text and title runs once
+    e_text, e_title = both[: len(texts)], both[len(texts):]
     emb = pd.DataFrame(np.hstack([e_text, e_title]) if texts else np.zeros((0, 2 * DIMENSION)),
                        columns=EMBEDDING_COLUMNS, dtype=np.float32)
     frame = pd.DataFrame({"text": texts, "title": titles})

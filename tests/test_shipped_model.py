@@ -1,0 +1,73 @@
+"""The shipped topic + stance model: pinned, reproducible, and sensible on the demo corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO, SAMPLE
+from pipeline.classify import embed, model_store
+
+
+def test_shipped_model_is_pinned_and_loads():
+    meta = json.loads((model_store.DEFAULT_DIR / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["sha256"] == model_store.SHIPPED_SHA256
+    assert model_store.sha256_file(model_store.DEFAULT_DIR / "model.joblib") == model_store.SHIPPED_SHA256
+    clf = model_store.load()
+    assert clf.topic_classes == ("facial_recognition", "other")
+    assert set(clf.stance_classes) == {"ban", "oversight", "neutral"}
+    assert meta["trained_on_splits"] == ["train"]  # dev stays free for honest figures
+
+
+def test_embedding_files_are_pinned():
+    assert embed.sha256_of(embed.TOKENIZER_FILE) == embed.TOKENIZER_SHA256
+    v = embed.embed_texts(["Council bans police face recognition", "Council bans police face recognition", ""])
+    assert v.shape == (3, embed.DIMENSION)
+    assert (v[0] == v[1]).all()
+    assert abs(float((v[0] ** 2).sum()) - 1.0) < 1e-5
+
+
+@pytest.mark.slow
+def test_shipped_model_reproduces_its_card_on_dev(shared, tmp_path):
+    out = tmp_path / "metrics.json"
+    res = subprocess.run([sys.executable, "-m", "pipeline", "evaluate", "--labels", shared / "corpus" / "labels.csv",
+                          "--input", shared / "corpus" / "items.jsonl", shared / "corpus" / "records",
+                          "--split", "dev", "--out", out], capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert res.returncode == 0, res.stderr
+    m = json.loads(out.read_text(encoding="utf-8"))
+    meta = json.loads((model_store.DEFAULT_DIR / "metadata.json").read_text(encoding="utf-8"))
+    for task, key in (("topic", "f1"), ("stance", "macro_f1"), ("stance", "ece")):
+        assert m[task][key] == pytest.approx(meta["evaluation"][task][key], abs=1e-9), (task, key)
+    assert m["topic"]["f1"] >= 0.95  # the issue's topic goal, met on dev
+
+
+@pytest.mark.slow
+def test_demo_corpus_gets_sensible_labels(tmp_path):
+    out = tmp_path / "demo"
+    res = subprocess.run([sys.executable, "-m", "pipeline", "run", "--input", SAMPLE, "--out", out, "--quiet"],
+                         capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert res.returncode == 0, res.stderr
+    arts = {r["article_id"]: r["title"] for r in pq.read_table(out / "articles.parquet").to_pylist()}
+    pred = {arts[r["article_id"]]: r for r in pq.read_table(out / "predictions.parquet").to_pylist()
+            if arts[r["article_id"]]}
+    expect = {
+        "Harborview council votes 7-2 to ban city use of facial recognition": "ban",
+        "Alderton council adopts five-year moratorium on facial recognition": "ban",
+        "Trade group urges lawmakers: regulate facial recognition, don’t ban it": "oversight",
+        "Vendors back draft national testing protocol for face-matching systems": "oversight",
+        "Masks still trip up face matching, Lakemont evaluation finds": "neutral",
+    }
+    for title, stance in expect.items():
+        assert pred[title]["topic"] == "facial_recognition", title
+        assert pred[title]["stance"] == stance, (title, pred[title])
+    for title in ("Millbrook hospital network pilots AI model to flag urgent chest X-rays",
+                  "Start-up Lumenfold raises $60 million for light-based AI chips"):
+        assert pred[title]["topic"] == "other" and pred[title]["stance"] is None
+    ban = pred["Harborview council votes 7-2 to ban city use of facial recognition"]
+    assert any("ban" in t for t in ban["top_features"])
+    terms = pq.read_table(out / "topic_terms.parquet").to_pylist()
+    assert len({t["topic_id"] for t in terms}) >= 2
