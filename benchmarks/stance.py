@@ -35,6 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", default="ngram_lr,ensemble")
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--tasks", default="topic,stance")
     args = ap.parse_args()
     shared = Path(os.environ.get("FRSTANCE_SHARED", REPO.parent / "shared"))
     corpus = shared / "corpus"
@@ -43,7 +44,7 @@ def main() -> None:
     labels = T.load_labels([corpus / "labels.csv"], [str(corpus / "items.jsonl"), str(corpus / "records")], params)
     frame = T.with_features(labels.split(["train", "dev"]))
     print(f"features for {len(frame)} labelled items in {time.perf_counter() - t0:.0f} s")
-    for task in T.TASKS:
+    for task in args.tasks.split(","):
         rows = T.task_data(frame, task)
         X, y = T.model_input(rows), T.targets(rows, task)
         groups = np.asarray(rows["group"], dtype=object)
@@ -64,7 +65,9 @@ def main() -> None:
             for name, m in (("train+dev", np.ones(len(y), bool)), ("train part", ~dev), ("dev part", dev)):
                 f1 = f1_score(y[m], pred[m], average="macro")
                 ece = expected_calibration_error(proba[m], y[m], classes)
-                parts.append(f"{name} macro-F1 {f1:.3f} ECE {ece:.3f} (n={m.sum()})")
+                fr = (f" F1(facial_recognition) {f1_score(y[m], pred[m], labels=['facial_recognition'], average='macro'):.3f}"
+                      if task == "topic" else "")
+                parts.append(f"{name} macro-F1 {f1:.3f}{fr} ECE {ece:.3f} (n={m.sum()})")
             print(f"{task:6s} {recipe:14s} " + "; ".join(parts) + f"  [{time.perf_counter() - t:.0f} s]")
     ev = model_store.read_metadata().get("evaluation") or {}
     if ev:
