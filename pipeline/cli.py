@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model-dir", metavar="DIR", help="model folder (default: classify.model_dir, "
                     "else the shipped models/stance)")
     ev.add_argument("--out", default="metrics.json", metavar="FILE", help="default: metrics.json")
+    rp = sub.add_parser("report", help="one self-contained HTML report of a run (or --format xlsx / csv exports)")
+    rp.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
+                    help=f"a run's output folder (default: {DEFAULT_OUT}/)")
+    rp.add_argument("--out", "-o", metavar="PATH", default="report.html",
+                    help="html / xlsx: the file; csv: a folder for the CSV files (default: report.html)")
+    rp.add_argument("--format", "-f", choices=("html", "xlsx", "csv"), default="html")
     lb = sub.add_parser("label", help="pick the most informative unlabelled articles for a person to label")
     lb.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
                     help=f"a run's output folder (default: {DEFAULT_OUT}/)")
@@ -168,6 +174,22 @@ def _classify_command(args: argparse.Namespace) -> int:
     except (ModelError, EmbeddingError, OutputError, OSError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipeline.analysis import ResultsError
+    from pipeline.report.render import write_report
+
+    try:
+        written = write_report(Path(args.results), Path(args.out), args.format)
+    except ResultsError as exc:
+        print(f"frstance: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"frstance: error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"frstance: {args.format} report of {args.results} -> {', '.join(map(str, written))}")
     return 0
 
 
@@ -256,6 +278,8 @@ def _run(args: argparse.Namespace) -> int:
         return _extract_quotes(args)
     if args.command == "extract":
         return _extract(args)
+    if args.command == "report":
+        return _report(args)
     if args.command in ("train", "evaluate", "label"):
         return _classify_command(args)
     params_file, params = _load_params(args.params)
@@ -288,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.command is None:
-            raise UsageError("missing COMMAND (run, ingest, extract, extract-quotes, train, evaluate, label); see frstance --help")
+            raise UsageError("missing COMMAND (run, ingest, extract, extract-quotes, train, evaluate, label, report); see frstance --help")
         return _run(args)
     except UsageError as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)

@@ -23,15 +23,17 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from pipeline import __version__
+from pipeline.actors import actors_table, network_gexf
 from pipeline.config import Params
 from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
 from pipeline.ingest.discover import Discovery, discover
 from pipeline.ingest.reader import FileResult, read_file
 from pipeline.ingest.records import Quarantined
-from pipeline.schemas import ARTICLES, ENTITIES, PREDICTIONS, QUARANTINE, QUOTES, TOPIC_TERMS, TOPICS
-from pipeline.store import OutputError, OutputLock, write_json, write_table
+from pipeline.schemas import ACTORS, ARTICLES, ENTITIES, PREDICTIONS, QUARANTINE, QUOTES, TOPIC_TERMS, TOPICS
+from pipeline.store import OutputError, OutputLock, atomic_write, write_json, write_table
 
 MANIFEST = "run_manifest.json"
+NETWORK = "actors.gexf"
 _LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "onnxruntime", "PyYAML",
               "python-frontmatter", "datasketch", "python-dateutil", "tqdm", "dvc")
 
@@ -188,10 +190,20 @@ def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
     cls = classify_tables(articles, ext.quotes, models.classifier, params)
     timings.update(cls.timings)
     t = time.perf_counter()
+    actors = actors_table(cls.quotes, ext.entities)
+    gexf = network_gexf(actors)
+    timings["actors"] = round(time.perf_counter() - t, 4)
+    t = time.perf_counter()
     tables = _write_tables(out, (ENTITIES, ext.entities), (QUOTES, cls.quotes),
-                           (PREDICTIONS, cls.predictions), (TOPICS, cls.topics), (TOPIC_TERMS, cls.topic_terms))
+                           (PREDICTIONS, cls.predictions), (TOPICS, cls.topics), (TOPIC_TERMS, cls.topic_terms),
+                           (ACTORS, actors))
+    try:
+        atomic_write(out / NETWORK, lambda tmp: tmp.write_bytes(gexf))
+    except OSError as exc:
+        raise OutputError(f"cannot write {out / NETWORK}: {exc.strerror or exc}") from exc
+    tables["network"] = {"file": NETWORK, "nodes_actors": actors.num_rows}
     timings["write_extract"] = round(time.perf_counter() - t, 4)
-    return {**ext.counts, **cls.counts}, tables, timings
+    return {**ext.counts, **cls.counts, "actors": actors.num_rows}, tables, timings
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:

@@ -267,8 +267,35 @@ TOPIC_TERMS = TableSpec(
     ),
 )
 
+ACTORS = TableSpec(
+    name="actors",
+    file="actors.parquet",
+    doc="One row per person or organisation quoted anywhere in the run, merged across articles "
+        "(\"Greer\" with \"Evan Greer\", \"the ACLU\" with \"American Civil Liberties Union\"), "
+        "with the stance of their quotes. Sorted by n_quotes, then name.",
+    columns=(
+        Column("actor_id", pa.string(), "Stable id: 16 hex digits of BLAKE2b over type and canonical name.",
+               nullable=False),
+        Column("name", pa.string(), "Canonical name: the fullest form met in the run.", nullable=False),
+        Column("type", pa.string(), "person or organisation.", nullable=False),
+        Column("organisation", pa.string(), "For a person, the organisation the articles give most often."),
+        Column("role", pa.string(), "The role the articles give most often (\"deputy director\")."),
+        Column("aliases", pa.list_(pa.string()), "Every speaker_name merged into this actor.", nullable=False),
+        Column("n_quotes", pa.int64(), "Attributions to this actor.", nullable=False),
+        Column("n_articles", pa.int64(), "Distinct articles quoting this actor.", nullable=False),
+        Column("n_ban", pa.int64(), "Quotes whose stance is ban.", nullable=False),
+        Column("n_oversight", pa.int64(), "Quotes whose stance is oversight.", nullable=False),
+        Column("n_neutral", pa.int64(), "Quotes whose stance is neutral.", nullable=False),
+        Column("p_ban", pa.float64(), "Mean p_ban over the actor's quotes with a stance; null when none."),
+        Column("p_oversight", pa.float64(), "Mean p_oversight over those quotes."),
+        Column("p_neutral", pa.float64(), "Mean p_neutral over those quotes."),
+        Column("stance", pa.string(), "The stance with the highest mean probability; null when no quote "
+               "has a stance."),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (ARTICLES, QUARANTINE, ENTITIES, QUOTES, PREDICTIONS, TOPICS, TOPIC_TERMS)
+    t.name: t for t in (ARTICLES, QUARANTINE, ENTITIES, QUOTES, PREDICTIONS, TOPICS, TOPIC_TERMS, ACTORS)
 }
 
 

@@ -163,7 +163,18 @@ def measure(clf: model_store.Classifier, frame: pd.DataFrame, params: Params) ->
         out[task] = evaluate(targets(rows, task), proba, classes, rows["group"].tolist(),
                              positive=ON_TOPIC if task == "topic" else None,
                              n_boot=params.classify.bootstrap, seed=params.classify.seed)
+        out[task]["errors"] = _errors(rows, targets(rows, task), proba, classes)
     return out
+
+
+def _errors(rows: pd.DataFrame, y: np.ndarray, proba: np.ndarray, classes: Sequence[str], n: int = 25) -> list:
+    """The most confident wrong predictions: the errors worth reading first."""
+    pred_idx = proba.argmax(axis=1)
+    wrong = [i for i in range(len(y)) if classes[pred_idx[i]] != y[i]]
+    wrong.sort(key=lambda i: (-proba[i, pred_idx[i]], rows["url"].iloc[i]))
+    return [{"url": rows["url"].iloc[i], "title": rows["title"].iloc[i], "group": rows["group"].iloc[i],
+             "gold": y[i], "predicted": classes[pred_idx[i]], "confidence": round(float(proba[i, pred_idx[i]]), 4)}
+            for i in wrong[:n]]
 
 
 def train(label_files: Sequence[str], inputs: Sequence[str], model_dir: Path, params: Params, *,
@@ -195,8 +206,10 @@ def train(label_files: Sequence[str], inputs: Sequence[str], model_dir: Path, pa
         fit_rows = train_frame[train_frame["split"] != eval_split].reset_index(drop=True)
         same = eval_split not in splits
         bundle = fit_classifier(train_frame, chosen, params) if same else fit_classifier(fit_rows, chosen, params)
-        evaluation = {"split": eval_split, "fitted_on": [s for s in splits if s != eval_split],
-                      **measure(_as_classifier(bundle), eval_rows, params)}
+        measured = measure(_as_classifier(bundle), eval_rows, params)
+        for m in measured.values():  # titles and URLs of the corpus stay out of the shipped metadata
+            m.pop("errors", None)
+        evaluation = {"split": eval_split, "fitted_on": [s for s in splits if s != eval_split], **measured}
         log(f"{eval_split}: topic F1 {evaluation['topic']['f1']:.3f}, stance macro-F1 "
             f"{evaluation['stance']['macro_f1']:.3f}, stance ECE {evaluation['stance']['ece']:.3f}")
         if not same:

@@ -1,0 +1,1 @@
+"""`frstance report`: one self-contained HTML file, and XLSX / CSV exports of the shared tables."""
