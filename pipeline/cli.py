@@ -156,6 +156,7 @@ def _classify_command(args: argparse.Namespace) -> int:
             model_dir = args.model_dir or params.classify.model_dir
             metrics = evaluate_model(args.labels, args.input, Path(model_dir) if model_dir else None,
                                      args.split, params)
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             write_json(metrics, Path(args.out))
             parts = []
             if "topic" in metrics:
@@ -167,6 +168,7 @@ def _classify_command(args: argparse.Namespace) -> int:
         else:
             from pipeline.classify.active import select_to_label
 
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             n = select_to_label(Path(args.results), args.n, Path(args.out), args.labels, params)
             print(f"frstance: {n} articles to label -> {args.out}")
     except (LabelError, TrainError, InputError) as exc:
@@ -182,7 +184,9 @@ def _report(args: argparse.Namespace) -> int:
     from pipeline.report.render import write_report
 
     try:
-        written = write_report(Path(args.results), Path(args.out), args.format)
+        out = Path(args.out)
+        (out if args.format == "csv" else out.parent).mkdir(parents=True, exist_ok=True)
+        written = write_report(Path(args.results), out, args.format)
     except ResultsError as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
