@@ -178,23 +178,92 @@ def _classifier_info(params: Params, models: Models | None) -> dict[str, Any] | 
             "chosen": {t: meta.get("cv", {}).get(t, {}).get("chosen") for t in ("topic", "stance")}}
 
 
-def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
-                 progress: bool = False) -> tuple[dict, dict, dict]:
-    """Parse and classify ``articles``; write entities, quotes, predictions and subtopics into
-    ``out``; (counts, tables, timings)."""
-    from pipeline.classify.stage import classify_tables
+def _chunk_work(articles: pa.Table, params: Params, models: Models, progress: bool = False) -> tuple:
+    """Everything done per article: parse, attributions, entities, predictions, quote stance."""
+    from pipeline.classify.stage import label_chunk
     from pipeline.extract.stage import extract_tables
 
     ext = extract_tables(articles, params.nlp, models.quote_model, models.quote_model_version, progress)
-    timings = dict(ext.timings)
-    cls = classify_tables(articles, ext.quotes, models.classifier, params)
+    predictions, quotes, timings = label_chunk(articles, ext.quotes, models.classifier,
+                                               params.classify.top_features)
+    return ext.entities, quotes, predictions, ext.counts, {**ext.timings, **timings}
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(params: Params) -> None:
+    _WORKER["params"] = params
+    _WORKER["models"] = load_models(params)
+
+
+def _worker_chunk(articles: pa.Table) -> tuple:
+    return _chunk_work(articles, _WORKER["params"], _WORKER["models"])
+
+
+def _add_counts(total: dict, part: dict) -> dict:
+    for k, v in part.items():
+        if isinstance(v, dict):
+            total[k] = _add_counts(dict(total.get(k, {})), v)
+        elif isinstance(v, (int, float)):
+            total[k] = total.get(k, 0) + v
+    return total
+
+
+def _shards(n: int, workers: int) -> list[tuple[int, int]]:
+    """Contiguous row ranges, a few per worker so a slow shard does not idle the others."""
+    size = max(1, -(-n // (workers * 4)))
+    return [(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+def per_article_tables(articles: pa.Table, params: Params, models: Models, workers: int = 1,
+                       progress: bool = False) -> tuple:
+    """(entities, quotes, predictions, counts, timings) over all articles, in article order.
+
+    With ``workers`` > 1 the articles are cut into contiguous shards processed by worker
+    processes that each load the models once; every row depends only on its own article,
+    so the concatenated tables equal a one-process run's row for row.
+    """
+    if workers <= 1 or articles.num_rows < 2 * workers:
+        return _chunk_work(articles, params, models, progress)
+    shards = [articles.slice(a, b - a) for a, b in _shards(articles.num_rows, workers)]
+    parts = []
+    bar = tqdm(total=articles.num_rows, unit="article", desc="extract", disable=not progress, leave=False)
+    try:
+        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(params,)) as pool:
+            for shard, part in zip(shards, pool.map(_worker_chunk, shards)):
+                parts.append(part)
+                bar.update(shard.num_rows)
+    finally:
+        bar.close()
+    counts: dict = {}
+    timings: dict = {}
+    for p in parts:
+        _add_counts(counts, p[3])
+        _add_counts(timings, p[4])
+    return (pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts]),
+            pa.concat_tables([p[2] for p in parts]), counts,
+            {k: round(v, 4) for k, v in timings.items()})  # summed over workers: CPU seconds
+
+
+def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
+                 progress: bool = False, workers: int = 1) -> tuple[dict, dict, dict]:
+    """Parse and classify ``articles``; write entities, quotes, predictions, subtopics and actors
+    into ``out``; (counts, tables, timings)."""
+    from pipeline.classify.stage import corpus_tables
+
+    t0 = time.perf_counter()
+    entities, quotes, predictions, counts, timings = per_article_tables(articles, params, models, workers, progress)
+    timings = dict(timings)
+    timings["per_article_wall"] = round(time.perf_counter() - t0, 4)
+    cls = corpus_tables(articles, predictions, quotes, params)
     timings.update(cls.timings)
     t = time.perf_counter()
-    actors = actors_table(cls.quotes, ext.entities)
+    actors = actors_table(cls.quotes, entities)
     gexf = network_gexf(actors)
     timings["actors"] = round(time.perf_counter() - t, 4)
     t = time.perf_counter()
-    tables = _write_tables(out, (ENTITIES, ext.entities), (QUOTES, cls.quotes),
+    tables = _write_tables(out, (ENTITIES, entities), (QUOTES, cls.quotes),
                            (PREDICTIONS, cls.predictions), (TOPICS, cls.topics), (TOPIC_TERMS, cls.topic_terms),
                            (ACTORS, actors))
     try:
@@ -203,7 +272,7 @@ def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
         raise OutputError(f"cannot write {out / NETWORK}: {exc.strerror or exc}") from exc
     tables["network"] = {"file": NETWORK, "nodes_actors": actors.num_rows}
     timings["write_extract"] = round(time.perf_counter() - t, 4)
-    return {**ext.counts, **cls.counts, "actors": actors.num_rows}, tables, timings
+    return {**counts, **cls.counts, "actors": actors.num_rows}, tables, timings
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:
@@ -237,7 +306,8 @@ def extract_results(results: Path, params: Params, *, params_file: str | None = 
             raise OutputError(f"cannot read {src}: {exc}") from exc
         if not articles.schema.equals(ARTICLES.schema, check_metadata=False):
             raise OutputError(f"{src} does not have the articles schema of this frstance version")
-        counts, tables, timings = extract_into(articles, results, params, models, progress)
+        counts, tables, timings = extract_into(articles, results, params, models, progress,
+                                               params.run.workers or default_workers())
         manifest = {
             "frstance_version": __version__,
             "command": "extract",
@@ -297,7 +367,7 @@ def run(
         timings["write"] = round(time.perf_counter() - t, 4)
         counts = dict(result.counts)
         if models is not None:
-            x_counts, x_tables, x_timings = extract_into(result.articles, out, params, models, progress)
+            x_counts, x_tables, x_timings = extract_into(result.articles, out, params, models, progress, workers)
             counts["extract"] = x_counts
             tables.update(x_tables)
             timings.update(x_timings)

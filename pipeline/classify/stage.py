@@ -24,11 +24,19 @@ class ClassifyResult:
     timings: dict = field(default_factory=dict)
 
 
-def classify_tables(articles: pa.Table, quotes: pa.Table, clf: Classifier, params: Params) -> ClassifyResult:
+def label_chunk(articles: pa.Table, quotes: pa.Table, clf: Classifier, top_k: int) -> tuple[pa.Table, pa.Table, dict]:
+    """Per-article work (predictions, quote stance): any split of the articles gives the same rows."""
     t0 = time.perf_counter()
-    predictions = predictions_table(articles, clf, params.classify.top_features)
+    predictions = predictions_table(articles, clf, top_k)
     t1 = time.perf_counter()
     quotes = quotes_with_stance(quotes, predictions, clf)
+    t2 = time.perf_counter()
+    return predictions, quotes, {"classify_articles": round(t1 - t0, 4), "classify_quotes": round(t2 - t1, 4)}
+
+
+def corpus_tables(articles: pa.Table, predictions: pa.Table, quotes: pa.Table, params: Params,
+                  timings: dict | None = None) -> ClassifyResult:
+    """Corpus-level work over all articles at once (subtopics), and the stage's counts."""
     t2 = time.perf_counter()
     on = {a for a, t in zip(predictions.column("article_id").to_pylist(),
                             predictions.column("topic").to_pylist()) if t == ON_TOPIC}
@@ -44,5 +52,9 @@ def classify_tables(articles: pa.Table, quotes: pa.Table, clf: Classifier, param
         "subtopics": len(set(terms.column("topic_id").to_pylist())),
     }
     return ClassifyResult(predictions, quotes, topics, terms, counts,
-                          {"classify_articles": round(t1 - t0, 4), "classify_quotes": round(t2 - t1, 4),
-                           "subtopics": round(t3 - t2, 4)})
+                          {**(timings or {}), "subtopics": round(t3 - t2, 4)})
+
+
+def classify_tables(articles: pa.Table, quotes: pa.Table, clf: Classifier, params: Params) -> ClassifyResult:
+    predictions, quotes, timings = label_chunk(articles, quotes, clf, params.classify.top_features)
+    return corpus_tables(articles, predictions, quotes, params, timings)
