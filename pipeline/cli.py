@@ -38,6 +38,17 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _add_scale_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", "-w", type=_positive_int, metavar="N",
+                   help="worker processes (default: run.workers in params, else every core)")
+    p.add_argument("--engine", choices=("local", "dask"),
+                   help="where the per-article stages run (default: run.engine in params, else local)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                   "(with --engine dask; without it a local cluster of --workers processes starts)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every article instead of reusing "
+                   "cached results (the cache is neither read nor kept)")
+
+
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", nargs="+", action="extend", metavar="PATH",
                    help=f"files, folders (recursive) or globs; default: {DEFAULT_INPUT}/")
@@ -45,8 +56,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help=f"output folder (default: {DEFAULT_OUT}/)")
     p.add_argument("--params", metavar="FILE",
                    help=f"parameters file (default: ./{DEFAULT_PARAMS} if present, else built-in defaults)")
-    p.add_argument("--workers", "-w", type=_positive_int, metavar="N",
-                   help="worker processes (default: run.workers in params, else every core)")
+    _add_scale_args(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
                    "classify.model_dir in params, else the shipped models/stance)")
@@ -58,6 +68,14 @@ def _with_model_dir(params, model_dir: str | None):
     import dataclasses
 
     return dataclasses.replace(params, classify=dataclasses.replace(params.classify, model_dir=model_dir))
+
+
+def _with_cache(params, args: argparse.Namespace):
+    if not getattr(args, "no_cache", False):
+        return params
+    import dataclasses
+
+    return dataclasses.replace(params, run=dataclasses.replace(params.run, cache=False))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
                     help=f"folder holding articles.parquet (default: {DEFAULT_OUT}/)")
     ex.add_argument("--params", metavar="FILE", help=f"parameters file (default: ./{DEFAULT_PARAMS} if present)")
+    _add_scale_args(ex)
     ex.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     ex.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
                     "classify.model_dir in params, else the shipped models/stance)")
@@ -232,15 +251,20 @@ def _extract(args: argparse.Namespace) -> int:
     from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
     from pipeline.extract.quote_model import ModelError
+    from pipeline.engine import EngineError
+    from pipeline.ingest.discover import InputError
     from pipeline.run import extract_results
     from pipeline.store import OutputError
 
     params_file, params = _load_params(args.params)
-    params = _with_model_dir(params, args.model_dir)
+    params = _with_cache(_with_model_dir(params, args.model_dir), args)
     try:
-        manifest = extract_results(Path(args.results), params, params_file=params_file,
+        manifest = extract_results(Path(args.results), params, params_file=params_file, workers=args.workers,
+                                   engine=args.engine, scheduler=args.scheduler,
                                    progress=not args.quiet and sys.stderr.isatty())
-    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError) as exc:
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(f"frstance: {manifest['articles']} articles parsed{_extract_summary(manifest['counts'])} -> {args.results}")
@@ -273,6 +297,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.classify.embed import EmbeddingError
     from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
+    from pipeline.engine import EngineError
     from pipeline.extract.quote_model import ModelError
     from pipeline.ingest.discover import InputError
     from pipeline.run import run
@@ -287,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("train", "evaluate", "label"):
         return _classify_command(args)
     params_file, params = _load_params(args.params)
-    params = _with_model_dir(params, args.model_dir)
+    params = _with_cache(_with_model_dir(params, args.model_dir), args)
     inputs = args.input
     if not inputs:
         if not Path(DEFAULT_INPUT).is_dir():
@@ -296,11 +321,11 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         manifest = run(inputs, out, params, params_file=params_file, workers=args.workers,
-                       progress=not args.quiet and sys.stderr.isatty(), command=args.command,
+                       engine=args.engine, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), command=args.command,
                        stages=("ingest",) if args.command == "ingest" else ("ingest", "extract"))
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError) as exc:
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(_summary(manifest, out))

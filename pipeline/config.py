@@ -139,9 +139,19 @@ class SubtopicsParams:
 
 @dataclass(frozen=True)
 class RunParams:
-    """Execution: worker processes (None = every core) and progress display."""
+    """Execution: engine, worker processes (None = every core), batches and the result cache."""
 
     workers: int | None = None
+    # Articles per batch handed to a worker (and per cache part); results do not depend on it.
+    batch_articles: int = 64
+    # Per-article results cached by content hash + model / params version (incremental re-runs).
+    cache: bool = True
+    # Cache folder; null = OUT/.frstance-cache.
+    cache_dir: str | None = None
+    # local (this machine's processes) or dask (a Dask distributed cluster).
+    engine: str = "local"
+    # Dask scheduler address (tcp://host:8786); null with engine dask = start a local cluster.
+    scheduler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,8 @@ class Params:
         _check(st.top_terms >= 1, "subtopics.top_terms must be >= 1")
         _check(st.min_df >= 1, "subtopics.min_df must be >= 1")
         _check(self.run.workers is None or self.run.workers >= 1, "run.workers must be >= 1 or null")
+        _check(self.run.batch_articles >= 1, "run.batch_articles must be >= 1")
+        _check(self.run.engine in ("local", "dask"), "run.engine must be local or dask")
         return self
 
 

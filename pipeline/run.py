@@ -23,19 +23,19 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from pipeline import __version__
-from pipeline.actors import actors_table, network_gexf
+from pipeline.batches import Versions, model_versions
 from pipeline.config import Params
 from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
-from pipeline.ingest.discover import Discovery, discover
+from pipeline.ingest.discover import Discovery, InputError, discover
 from pipeline.ingest.reader import FileResult, read_file
 from pipeline.ingest.records import Quarantined
-from pipeline.schemas import ACTORS, ARTICLES, ENTITIES, PREDICTIONS, QUARANTINE, QUOTES, TOPIC_TERMS, TOPICS
-from pipeline.store import OutputError, OutputLock, atomic_write, write_json, write_table
+from pipeline.driver import ExtractOutcome, check_articles, run_per_article
+from pipeline.schemas import ARTICLES, QUARANTINE
+from pipeline.store import OutputError, OutputLock, write_json, write_table
 
 MANIFEST = "run_manifest.json"
-NETWORK = "actors.gexf"
 _LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "onnxruntime", "PyYAML",
-              "python-frontmatter", "datasketch", "python-dateutil", "tqdm", "dvc")
+              "python-frontmatter", "datasketch", "python-dateutil", "tqdm", "dvc", "dask", "distributed")
 
 
 @dataclass
@@ -140,139 +140,35 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass(frozen=True)
-class Models:
-    quote_model: Any
-    quote_model_version: str
-    classifier: Any  # pipeline.classify.model_store.Classifier
-
-
-def load_models(params: Params) -> Models:
-    """Load and verify every model the run needs (raises ModelError / NlpError / EmbeddingError)."""
-    from pipeline.classify import model_store
-    from pipeline.classify.embed import get_embedder
-    from pipeline.extract import quote_model as qm
-    from pipeline.extract.nlp import load_nlp
-
-    model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
-    quote_model, quote_version = qm.load_with_version(model_dir)
-    stance_dir = Path(params.classify.model_dir) if params.classify.model_dir else None
-    classifier = model_store.load(stance_dir)
-    get_embedder()
-    load_nlp(params.nlp.model)
-    return Models(quote_model, quote_version, classifier)
-
-
-def _model_info(params: Params, models: Models | None) -> dict[str, Any] | None:
-    if models is None:
+def _model_info(params: Params, versions: Versions | None) -> dict[str, Any] | None:
+    if versions is None:
         return None
-    return {"dir": params.quotes.model_dir or "models/quotes (shipped)", "version": models.quote_model_version}
+    return {"dir": params.quotes.model_dir or "models/quotes (shipped)", "version": versions.quote_model}
 
 
-def _classifier_info(params: Params, models: Models | None) -> dict[str, Any] | None:
-    if models is None:
+def _classifier_info(params: Params, versions: Versions | None) -> dict[str, Any] | None:
+    if versions is None:
         return None
-    meta = models.classifier.metadata
-    return {"dir": params.classify.model_dir or "models/stance (shipped)", "version": models.classifier.version,
+    meta = versions.stance_metadata
+    return {"dir": params.classify.model_dir or "models/stance (shipped)", "version": versions.stance_model,
             "training_data_sha256": meta.get("training_data_sha256"),
             "chosen": {t: meta.get("cv", {}).get(t, {}).get("chosen") for t in ("topic", "stance")}}
 
 
-def _chunk_work(articles: pa.Table, params: Params, models: Models, progress: bool = False) -> tuple:
-    """Everything done per article: parse, attributions, entities, predictions, quote stance."""
-    from pipeline.classify.stage import label_chunk
-    from pipeline.extract.stage import extract_tables
+def _engine_factory(params: Params, workers: int, engine: str, scheduler: str | None):
+    from pipeline.engine import make_engine
 
-    ext = extract_tables(articles, params.nlp, models.quote_model, models.quote_model_version, progress)
-    predictions, quotes, timings = label_chunk(articles, ext.quotes, models.classifier,
-                                               params.classify.top_features)
-    return ext.entities, quotes, predictions, ext.counts, {**ext.timings, **timings}
+    return lambda: make_engine(engine, params, workers, scheduler)
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(params: Params) -> None:
-    _WORKER["params"] = params
-    _WORKER["models"] = load_models(params)
-
-
-def _worker_chunk(articles: pa.Table) -> tuple:
-    return _chunk_work(articles, _WORKER["params"], _WORKER["models"])
-
-
-def _add_counts(total: dict, part: dict) -> dict:
-    for k, v in part.items():
-        if isinstance(v, dict):
-            total[k] = _add_counts(dict(total.get(k, {})), v)
-        elif isinstance(v, (int, float)):
-            total[k] = total.get(k, 0) + v
-    return total
-
-
-def _shards(n: int, workers: int) -> list[tuple[int, int]]:
-    """Contiguous row ranges, a few per worker so a slow shard does not idle the others."""
-    size = max(1, -(-n // (workers * 4)))
-    return [(i, min(n, i + size)) for i in range(0, n, size)]
-
-
-def per_article_tables(articles: pa.Table, params: Params, models: Models, workers: int = 1,
-                       progress: bool = False) -> tuple:
-    """(entities, quotes, predictions, counts, timings) over all articles, in article order.
-
-    With ``workers`` > 1 the articles are cut into contiguous shards processed by worker
-    processes that each load the models once; every row depends only on its own article,
-    so the concatenated tables equal a one-process run's row for row.
-    """
-    if workers <= 1 or articles.num_rows < 2 * workers:
-        return _chunk_work(articles, params, models, progress)
-    shards = [articles.slice(a, b - a) for a, b in _shards(articles.num_rows, workers)]
-    parts = []
-    bar = tqdm(total=articles.num_rows, unit="article", desc="extract", disable=not progress, leave=False)
-    try:
-        with cf.ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(params,)) as pool:
-            for shard, part in zip(shards, pool.map(_worker_chunk, shards)):
-                parts.append(part)
-                bar.update(shard.num_rows)
-    finally:
-        bar.close()
-    counts: dict = {}
-    timings: dict = {}
-    for p in parts:
-        _add_counts(counts, p[3])
-        _add_counts(timings, p[4])
-    return (pa.concat_tables([p[0] for p in parts]), pa.concat_tables([p[1] for p in parts]),
-            pa.concat_tables([p[2] for p in parts]), counts,
-            {k: round(v, 4) for k, v in timings.items()})  # summed over workers: CPU seconds
-
-
-def extract_into(articles: pa.Table, out: Path, params: Params, models: Models,
-                 progress: bool = False, workers: int = 1) -> tuple[dict, dict, dict]:
-    """Parse and classify ``articles``; write entities, quotes, predictions, subtopics and actors
-    into ``out``; (counts, tables, timings)."""
-    from pipeline.classify.stage import corpus_tables
-
-    t0 = time.perf_counter()
-    entities, quotes, predictions, counts, timings = per_article_tables(articles, params, models, workers, progress)
-    timings = dict(timings)
-    timings["per_article_wall"] = round(time.perf_counter() - t0, 4)
-    cls = corpus_tables(articles, predictions, quotes, params)
-    timings.update(cls.timings)
-    t = time.perf_counter()
-    actors = actors_table(cls.quotes, entities)
-    gexf = network_gexf(actors)
-    timings["actors"] = round(time.perf_counter() - t, 4)
-    t = time.perf_counter()
-    tables = _write_tables(out, (ENTITIES, entities), (QUOTES, cls.quotes),
-                           (PREDICTIONS, cls.predictions), (TOPICS, cls.topics), (TOPIC_TERMS, cls.topic_terms),
-                           (ACTORS, actors))
-    try:
-        atomic_write(out / NETWORK, lambda tmp: tmp.write_bytes(gexf))
-    except OSError as exc:
-        raise OutputError(f"cannot write {out / NETWORK}: {exc.strerror or exc}") from exc
-    tables["network"] = {"file": NETWORK, "nodes_actors": actors.num_rows}
-    timings["write_extract"] = round(time.perf_counter() - t, 4)
-    return {**counts, **cls.counts, "actors": actors.num_rows}, tables, timings
+def extract_into(out: Path, params: Params, versions: Versions, *, workers: int = 1, engine: str = "local",
+                 scheduler: str | None = None, progress: bool = False) -> ExtractOutcome:
+    """Parse and classify ``out/articles.parquet``; write entities, quotes, predictions, subtopics
+    and actors into ``out`` (see :mod:`pipeline.driver`)."""
+    articles = Path(out) / ARTICLES.file
+    check_articles(articles)
+    return run_per_article(articles, Path(out), params, versions,
+                           _engine_factory(params, workers, engine, scheduler), workers, progress)
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:
@@ -288,41 +184,44 @@ def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[st
 EXTRACT_MANIFEST = "extract_manifest.json"
 
 
-def extract_results(results: Path, params: Params, *, params_file: str | None = None,
-                    progress: bool = False) -> dict[str, Any]:
-    """``frstance extract``: read ``results/articles.parquet``, write entities and quotes beside it."""
-    import pyarrow.parquet as pq
+def _engine_choice(params: Params, engine: str | None, scheduler: str | None) -> tuple[str, str | None]:
+    engine = engine or params.run.engine
+    scheduler = scheduler if scheduler is not None else params.run.scheduler
+    if engine != "dask" and scheduler:
+        raise InputError("--scheduler needs --engine dask")
+    return engine, scheduler
 
+
+def extract_results(results: Path, params: Params, *, params_file: str | None = None, workers: int | None = None,
+                    engine: str | None = None, scheduler: str | None = None,
+                    progress: bool = False) -> dict[str, Any]:
+    """``frstance extract``: read ``results/articles.parquet``, write the per-article tables beside it."""
     results = Path(results)
-    src = results / ARTICLES.file
-    if not src.is_file():
-        raise OutputError(f"{src} does not exist: run `frstance ingest --out {results}` first")
+    check_articles(results / ARTICLES.file)
+    engine, scheduler = _engine_choice(params, engine, scheduler)
+    workers = workers or params.run.workers or default_workers()
     started = dt.datetime.now(dt.timezone.utc)
-    models = load_models(params)
+    versions = model_versions(params)
     with OutputLock(results):
-        try:
-            articles = pq.read_table(src)
-        except (OSError, pa.ArrowInvalid) as exc:
-            raise OutputError(f"cannot read {src}: {exc}") from exc
-        if not articles.schema.equals(ARTICLES.schema, check_metadata=False):
-            raise OutputError(f"{src} does not have the articles schema of this frstance version")
-        counts, tables, timings = extract_into(articles, results, params, models, progress,
-                                               params.run.workers or default_workers())
+        x = extract_into(results, params, versions, workers=workers, engine=engine, scheduler=scheduler,
+                         progress=progress)
         manifest = {
             "frstance_version": __version__,
             "command": "extract",
             "argv": sys.argv[1:],
             "started_at": started.isoformat(),
             "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "articles": articles.num_rows,
-            "counts": {"extract": counts},
-            "tables": tables,
+            "articles": x.counts["articles"],
+            "counts": {"extract": x.counts},
+            "tables": x.tables,
             "params_file": params_file,
             "params_sha256": params.digest(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
-            "quote_model": _model_info(params, models),
-            "stance_model": _classifier_info(params, models),
-            "timings_s": timings,
+            "quote_model": _model_info(params, versions),
+            "stance_model": _classifier_info(params, versions),
+            "engine": x.engine,
+            "cache": x.cache,
+            "timings_s": x.timings,
         }
         try:
             write_json(manifest, results / EXTRACT_MANIFEST)
@@ -338,6 +237,8 @@ def run(
     *,
     params_file: str | None = None,
     workers: int | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
     progress: bool = False,
     command: str = "run",
     stages: tuple[str, ...] = ("ingest", "extract"),
@@ -349,12 +250,13 @@ def run(
     """
     started = dt.datetime.now(dt.timezone.utc)
     workers = workers or params.run.workers or default_workers()
+    engine, scheduler = _engine_choice(params, engine, scheduler)
     timings: dict[str, float] = {}
     t = time.perf_counter()
     out = Path(out)
     discovery = discover(inputs, exclude=[out], skip_hidden=params.ingest.skip_hidden)
     timings["discover"] = round(time.perf_counter() - t, 4)
-    models = load_models(params) if "extract" in stages else None  # fail fast on a bad model
+    versions = model_versions(params) if "extract" in stages else None  # fail fast on a bad model
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -366,11 +268,16 @@ def run(
         tables = _write_tables(out, (ARTICLES, result.articles), (QUARANTINE, result.quarantine))
         timings["write"] = round(time.perf_counter() - t, 4)
         counts = dict(result.counts)
-        if models is not None:
-            x_counts, x_tables, x_timings = extract_into(result.articles, out, params, models, progress, workers)
-            counts["extract"] = x_counts
-            tables.update(x_tables)
-            timings.update(x_timings)
+        del result  # the per-article stages stream articles.parquet; the corpus is not held here
+        engine_info: dict[str, Any] = {}
+        cache_info: dict[str, Any] = {}
+        if versions is not None:
+            x = extract_into(out, params, versions, workers=workers, engine=engine, scheduler=scheduler,
+                             progress=progress)
+            counts["extract"] = x.counts
+            tables.update(x.tables)
+            timings.update(x.timings)
+            engine_info, cache_info = x.engine, x.cache
         digest, total_bytes = _files_digest(discovery.files)
         manifest = {
             "frstance_version": __version__,
@@ -392,14 +299,16 @@ def run(
             "params_sha256": params.digest(),
             "params": params.to_dict(),
             "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
-            "quote_model": _model_info(params, models),
-            "stance_model": _classifier_info(params, models),
+            "quote_model": _model_info(params, versions),
+            "stance_model": _classifier_info(params, versions),
             "versions": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),
                 **{lib: _version(lib) for lib in _LIBRARIES},
             },
             "workers": workers,
+            "engine": engine_info,
+            "cache": cache_info,
             "timings_s": timings,
         }
         try:

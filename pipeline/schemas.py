@@ -299,6 +299,28 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+# ----------------------------------------------------------------- cache parts (not outputs)
+# One row per article: its key (a digest of its id and text, see pipeline/cache.py) and its
+# rows of the output tables, nested. Extract parts hold what parsing gives; classify parts
+# what the topic / stance model gives on top of it.
+
+
+def _rows_of(spec: TableSpec) -> pa.DataType:
+    return pa.list_(pa.field("item", pa.struct(list(spec.schema))))
+
+
+CACHE_EXTRACT = pa.schema([
+    pa.field("key", pa.string(), nullable=False),
+    pa.field("entities", _rows_of(ENTITIES), nullable=False),
+    pa.field("quotes", _rows_of(QUOTES), nullable=False),
+])
+CACHE_CLASSIFY = pa.schema([
+    pa.field("key", pa.string(), nullable=False),
+    pa.field("prediction", pa.struct(list(PREDICTIONS.schema)), nullable=False),
+    pa.field("quotes", _rows_of(QUOTES), nullable=False),
+])
+
+
 def _type_name(t: pa.DataType) -> str:
     if pa.types.is_list(t):
         return f"list<{_type_name(t.value_type)}>"

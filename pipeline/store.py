@@ -63,8 +63,45 @@ def write_table(spec: TableSpec, table: pa.Table, folder: Path) -> Path:
         raise ValueError(f"table {spec.name} does not match its schema in pipeline/schemas.py")
     path = Path(folder) / spec.file
     atomic_write(path, lambda tmp: pq.write_table(table.replace_schema_metadata(spec.schema.metadata),
-                                                  tmp, compression="zstd"))
+                                                  tmp, compression="zstd", row_group_size=1024))
     return path
+
+
+class TableWriter:
+    """Write one table in row groups as they come, atomically: rows go to a temporary file
+    that replaces ``folder/spec.file`` only on :meth:`close` (a crash leaves the old table)."""
+
+    def __init__(self, spec: TableSpec, folder: Path) -> None:
+        self.spec = spec
+        self.path = Path(folder) / spec.file
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self.rows = 0
+        self._writer = pq.ParquetWriter(self.tmp, spec.schema, compression="zstd")
+
+    def write(self, table: pa.Table) -> None:
+        if not table.schema.equals(self.spec.schema, check_metadata=False):
+            raise ValueError(f"table {self.spec.name} does not match its schema in pipeline/schemas.py")
+        if table.num_rows:
+            self._writer.write_table(table.replace_schema_metadata(self.spec.schema.metadata))
+            self.rows += table.num_rows
+
+    def close(self) -> Path:
+        self._writer.close()
+        with open(self.tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(self.tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        except Exception:  # noqa: BLE001 - already failing; the temp file goes either way
+            pass
+        try:
+            self.tmp.unlink()
+        except OSError:
+            pass
 
 
 def write_json(obj: Any, path: Path) -> Path:
