@@ -1,5 +1,6 @@
-"""Same inputs, params and models -> identical tables, whatever the number of workers or the
-order in which the inputs are listed (only timings in the manifests differ)."""
+"""Same inputs, params and models -> identical tables, whatever the number of workers, the batch
+sizes or the order in which the inputs are listed (only timings in the manifests differ). The
+Dask engine is compared with a local run in tests/test_scale.py."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from pipeline.schemas import TABLES
 pytestmark = pytest.mark.slow
 
 
-def _run(out, *inputs, workers):
+def _run(out, *inputs, workers, args=()):
     res = subprocess.run([sys.executable, "-m", "pipeline", "run", "--quiet", "--workers", str(workers),
-                          "--out", str(out), "--input", *map(str, inputs)],
+                          "--out", str(out), *args, "--input", *map(str, inputs)],
                          capture_output=True, text=True, cwd=REPO, timeout=900)
     assert res.returncode == 0, res.stderr
     return out
@@ -31,3 +32,17 @@ def test_workers_and_input_order_do_not_change_any_table(tmp_path):
         a, b = pq.read_table(one / spec.file), pq.read_table(two / spec.file)
         assert a.equals(b), f"{spec.file} differs between --workers 1 and --workers 2 with reversed inputs"
     assert (one / "actors.gexf").read_bytes() == (two / "actors.gexf").read_bytes()
+
+
+def test_batch_sizes_do_not_change_any_table(tmp_path):
+    """Small worker batches (many cache parts) and small nlp.pipe batches give the same tables."""
+    params = tmp_path / "params.yaml"
+    text = (REPO / "params.yaml").read_text()
+    assert "batch_articles: 64" in text and "batch_size: 32" in text
+    params.write_text(text.replace("batch_articles: 64", "batch_articles: 3").replace("batch_size: 32", "batch_size: 5"))
+    big = _run(tmp_path / "big", SAMPLE, workers=1, args=("--no-cache",))
+    small = _run(tmp_path / "small", SAMPLE, workers=2, args=("--params", str(params)))
+    assert len(list((small / ".frstance-cache").glob("classify-*/part-*.parquet"))) > 10
+    for spec in TABLES.values():
+        a, b = pq.read_table(big / spec.file), pq.read_table(small / spec.file)
+        assert a.equals(b), f"{spec.file} differs between batch sizes"
