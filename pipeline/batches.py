@@ -97,17 +97,21 @@ def load_models(params: Params) -> Models:
     return Models(quote_model, quote_version, classifier)
 
 
-_MODELS: dict[str, Models] = {}
+class WorkerMismatch(RuntimeError):
+    """A worker's models or code differ from the driver's: its results would not match the cache."""
+
+
+_MODELS: dict[str, tuple[Models, Versions]] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def process_models(params: Params) -> Models:
-    """This process's models for ``params`` (loaded on first use, then reused)."""
+def process_models(params: Params) -> tuple[Models, Versions]:
+    """This process's models for ``params`` and their versions (loaded on first use, then reused)."""
     key = params.digest()
     with _MODELS_LOCK:
         if key not in _MODELS:
             _MODELS.clear()
-            _MODELS[key] = load_models(params)
+            _MODELS[key] = (load_models(params), model_versions(params))
         return _MODELS[key]
 
 
@@ -134,6 +138,7 @@ class Job:
     classify_keys: list[str]
     cached_extract: pa.Table  # CACHE_EXTRACT rows for the articles whose extract is cached
     params: Params
+    expect: tuple[str, str]   # the driver's (extract, classify) versions
 
 
 @dataclass
@@ -150,8 +155,16 @@ def process_batch(job: Job) -> Done:
     from pipeline.extract.stage import extract_tables
 
     t0 = time.perf_counter()
-    models = process_models(job.params)
+    models, versions = process_models(job.params)
     t_load = time.perf_counter() - t0
+    if (versions.extract, versions.classify) != job.expect:
+        import socket
+
+        raise WorkerMismatch(
+            f"worker {socket.gethostname()} (pid {__import__('os').getpid()}) has other models or another "
+            f"frstance version than the driver (extract {versions.extract[:12]} vs {job.expect[0][:12]}, classify "
+            f"{versions.classify[:12]} vs {job.expect[1][:12]}): install the same frstance checkout and models on "
+            "every worker")
     cached = set(job.cached_extract.column("key").to_pylist()) if job.cached_extract.num_rows else set()
     todo = [i for i, k in enumerate(job.extract_keys) if k not in cached]
     timings: dict[str, float] = {"model_load": t_load}

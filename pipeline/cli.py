@@ -251,6 +251,7 @@ def _extract(args: argparse.Namespace) -> int:
     from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
     from pipeline.extract.quote_model import ModelError
+    from pipeline.batches import WorkerMismatch
     from pipeline.engine import EngineError
     from pipeline.ingest.discover import InputError
     from pipeline.run import extract_results
@@ -264,7 +265,7 @@ def _extract(args: argparse.Namespace) -> int:
                                    progress=not args.quiet and sys.stderr.isatty())
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError) as exc:
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError, WorkerMismatch) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(f"frstance: {manifest['articles']} articles parsed{_extract_summary(manifest['counts'])} -> {args.results}")
@@ -297,6 +298,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.classify.embed import EmbeddingError
     from pipeline.classify.model_store import ModelError as StanceModelError
     from pipeline.extract.nlp import NlpError
+    from pipeline.batches import WorkerMismatch
     from pipeline.engine import EngineError
     from pipeline.extract.quote_model import ModelError
     from pipeline.ingest.discover import InputError
@@ -325,7 +327,7 @@ def _run(args: argparse.Namespace) -> int:
                        stages=("ingest",) if args.command == "ingest" else ("ingest", "extract"))
     except InputError as exc:
         raise UsageError(str(exc)) from None
-    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError) as exc:
+    except (OutputError, ModelError, StanceModelError, EmbeddingError, NlpError, EngineError, WorkerMismatch) as exc:
         print(f"frstance: error: {exc}", file=sys.stderr)
         return 1
     print(_summary(manifest, out))

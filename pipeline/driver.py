@@ -77,7 +77,8 @@ def _jobs(path: Path, xstore: ResultStore, cstore: ResultStore, params: Params, 
         arts = pa.concat_tables(tables).combine_chunks()
         ek, ck = _keys(arts)
         have = [k for k in ek if k in xstore]
-        job = Job(index, arts, ek, ck, xstore.get(have) if have else CACHE_EXTRACT.empty_table(), params)
+        job = Job(index, arts, ek, ck, xstore.get(have) if have else CACHE_EXTRACT.empty_table(), params,
+                  (xstore.version, cstore.version))
         index += 1
         return job
 

@@ -25,9 +25,10 @@ from tqdm.auto import tqdm
 from pipeline import __version__
 from pipeline.batches import Versions, model_versions
 from pipeline.config import Params
+from pipeline.ingest.build import build_articles
 from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
 from pipeline.ingest.discover import Discovery, InputError, discover
-from pipeline.ingest.reader import FileResult, read_file
+from pipeline.ingest.reader import FileResult, is_tabular, iter_file, read_file
 from pipeline.ingest.records import Quarantined
 from pipeline.driver import ExtractOutcome, check_articles, run_per_article
 from pipeline.schemas import ARTICLES, QUARANTINE
@@ -54,20 +55,27 @@ def _read_one(args: tuple[str, Path, Any]) -> FileResult:
 def read_files(
     files: list[tuple[str, Path]], params: Params, workers: int = 1, progress: bool = False
 ) -> Iterator[FileResult]:
-    """Read every file, in the order given, with ``workers`` processes."""
-    jobs = [(shown, path, params.ingest) for shown, path in files]
-    bar = tqdm(total=len(jobs), unit="file", desc="ingest", disable=not progress, leave=False)
+    """Read every file. Documents (front matter, plain text: each bounded by
+    ``ingest.max_document_bytes``) are read by ``workers`` processes; tabular files (JSONL,
+    JSON, CSV, Parquet: any size) are streamed in this process a chunk of records at a time.
+    Results are not in file order; nothing downstream depends on the order."""
+    docs = [(shown, path, params.ingest) for shown, path in files if not is_tabular(shown, path)]
+    tables = [(shown, path) for shown, path in files if is_tabular(shown, path)]
+    bar = tqdm(total=len(files), unit="file", desc="ingest", disable=not progress, leave=False)
     try:
-        if workers <= 1 or len(jobs) < 2:
-            for job in jobs:
+        if workers <= 1 or len(docs) < 2:
+            for job in docs:
                 yield _read_one(job)
                 bar.update()
         else:
-            chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+            chunk = max(1, min(64, len(docs) // (workers * 8) or 1))
             with cf.ProcessPoolExecutor(max_workers=workers) as pool:
-                for result in pool.map(_read_one, jobs, chunksize=chunk):
+                for result in pool.map(_read_one, docs, chunksize=chunk):
                     yield result
                     bar.update()
+        for shown, path in tables:
+            yield from iter_file(shown, path, params.ingest)
+            bar.update()
     finally:
         bar.close()
 
@@ -262,13 +270,22 @@ def run(
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
     with OutputLock(out):
-        result = build_tables(read_files(discovery.files, params, workers, progress), discovery, params)
-        timings.update(result.timings)
+        # Streamed: records are spilled by article id, de-duplicated bucket by bucket and
+        # written in row groups (pipeline/ingest/build.py); the corpus is never held here.
+        try:
+            quarantined, ingest_counts, ingest_timings = build_articles(
+                read_files(discovery.files, params, workers, progress), discovery.problems, params, out)
+        except OSError as exc:
+            raise OutputError(f"cannot write {out / ARTICLES.file}: {exc.strerror or exc}") from exc
+        timings.update(ingest_timings)
         t = time.perf_counter()
-        tables = _write_tables(out, (ARTICLES, result.articles), (QUARANTINE, result.quarantine))
-        timings["write"] = round(time.perf_counter() - t, 4)
-        counts = dict(result.counts)
-        del result  # the per-article stages stream articles.parquet; the corpus is not held here
+        tables = _write_tables(out, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
+        tables[ARTICLES.name] = {"file": ARTICLES.file, "rows": ingest_counts["ingested"]}
+        timings["write"] = round(time.perf_counter() - t + ingest_timings["write_articles"], 4)
+        counts = {"files": len(discovery.files), **ingest_counts, "skipped_hidden": discovery.skipped_hidden}
+        counts = {k: counts[k] for k in ("files", "inputs_read", "ingested", "duplicates", "quarantined",
+                                         "near_duplicates", "with_warnings", "skipped_hidden", "records_by_kind",
+                                         "quarantined_by_reason")}
         engine_info: dict[str, Any] = {}
         cache_info: dict[str, Any] = {}
         if versions is not None:

@@ -183,3 +183,17 @@ def test_engine_usage_errors(corpus, tmp_path):
                ok=False)
     assert res.returncode == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_worker_with_other_models_is_refused():
+    """A Dask worker with another frstance or other models would poison the cache: refused."""
+    import pyarrow as pa
+
+    from pipeline.batches import Job, WorkerMismatch, process_batch
+    from pipeline.config import Params
+    from pipeline.schemas import CACHE_EXTRACT
+
+    arts = pa.table({"article_id": ["a1"], "title": ["t"], "text": ["The mayor said the ban would pass."]})
+    job = Job(0, arts, ["k1"], ["k2"], CACHE_EXTRACT.empty_table(), Params(), ("other", "versions"))
+    with pytest.raises(WorkerMismatch, match="install the same frstance"):
+        process_batch(job)

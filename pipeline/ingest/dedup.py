@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from datasketch import MinHash
@@ -143,11 +143,28 @@ def _original_key(row: dict[str, Any]) -> tuple:
     )
 
 
-def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int:
-    """Set ``duplicate_of`` / ``duplicate_similarity`` in place. Returns how many rows were marked."""
-    sets = [shingle_hashes(r["text"], params.shingle_words) for r in rows]
-    indexed = np.array([i for i, sh in enumerate(sets) if len(sh)], dtype=np.int64)
-    parent = list(range(len(rows)))
+def original_key(row: dict[str, Any]) -> tuple:
+    """Sort key of a near-duplicate cluster's members: the smallest is the original."""
+    return _original_key(row)
+
+
+def near_duplicate_marks(
+    ids: list[str],
+    original_keys: list[tuple],
+    indexed: np.ndarray,
+    signatures: np.ndarray,
+    shingles_of: Callable[[list[int]], dict[int, np.ndarray]],
+    params: DedupParams,
+) -> dict[int, tuple[str, float]]:
+    """Near-duplicate marks over articles known by compact state only.
+
+    ``indexed[k]`` is the article number whose MinHash signature is ``signatures[k]`` (articles
+    with no shingles are not indexed); ``shingles_of(numbers)`` returns the shingle hashes of
+    the candidate articles, the only ones exact Jaccard needs. Returns
+    ``{article number: (duplicate_of id, similarity)}``.
+    """
+    n = len(ids)
+    parent = list(range(n))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -156,29 +173,47 @@ def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int
         return i
 
     if len(indexed) > 1:
-        signatures = _signatures([sets[i] for i in indexed], params)
+        groups = [[int(indexed[g]) for g in group] for group in _candidate_groups(signatures, params.threshold)]
+        sets = shingles_of(sorted({i for g in groups for i in g}))
         # LSH only proposes candidates; exact Jaccard decides (see banding()).
-        for group in _candidate_groups(signatures, params.threshold):
-            members = [int(indexed[g]) for g in group]
+        for members in groups:
             for x, i in enumerate(members):
                 for j in members[x + 1 :]:
                     ri, rj = find(i), find(j)
                     # already in one cluster: no need to verify (keeps big clusters cheap)
                     if ri != rj and jaccard(sets[i], sets[j]) >= params.threshold:
                         parent[max(ri, rj)] = min(ri, rj)
-
+    else:
+        sets = {}
     clusters: dict[int, list[int]] = {}
-    for i in range(len(rows)):
-        clusters.setdefault(find(i), []).append(i)
-    marked = 0
-    for members in clusters.values():
+    for i in range(n):
+        if parent[i] != i or i in clusters:  # skip the (many) singletons cheaply
+            clusters.setdefault(find(i), []).append(i)
+    marks: dict[int, tuple[str, float]] = {}
+    for root, members in clusters.items():
+        if root not in members:
+            members.append(root)
         if len(members) < 2:
             continue
-        original = min(members, key=lambda i: _original_key(rows[i]))
+        original = min(members, key=lambda i: original_keys[i])
         for i in members:
-            if i == original:
-                continue
-            rows[i]["duplicate_of"] = rows[original]["article_id"]
-            rows[i]["duplicate_similarity"] = round(jaccard(sets[i], sets[original]), 6)
-            marked += 1
-    return marked
+            if i != original:
+                marks[i] = (ids[original], round(jaccard(sets[i], sets[original]), 6))
+    return marks
+
+
+def signatures_of(shingle_sets: list[np.ndarray], params: DedupParams) -> np.ndarray:
+    return _signatures(shingle_sets, params)
+
+
+def mark_near_duplicates(rows: list[dict[str, Any]], params: DedupParams) -> int:
+    """Set ``duplicate_of`` / ``duplicate_similarity`` in place. Returns how many rows were marked."""
+    sets = [shingle_hashes(r["text"], params.shingle_words) for r in rows]
+    indexed = np.array([i for i, sh in enumerate(sets) if len(sh)], dtype=np.int64)
+    signatures = _signatures([sets[i] for i in indexed], params) if len(indexed) > 1 else np.empty((0, 0))
+    marks = near_duplicate_marks([r["article_id"] for r in rows], [_original_key(r) for r in rows], indexed,
+                                 signatures, lambda nums: {i: sets[i] for i in nums}, params)
+    for i, (dup_of, sim) in marks.items():
+        rows[i]["duplicate_of"] = dup_of
+        rows[i]["duplicate_similarity"] = sim
+    return len(marks)

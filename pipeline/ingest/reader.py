@@ -58,25 +58,44 @@ def _records(shown: str, path: Path, params: IngestParams) -> Iterator[RawRecord
         yield from read_plaintext(doc, shown)
 
 
-def read_file(shown: str, path: Path, params: IngestParams) -> FileResult:
-    """Read one input file into article rows (not yet de-duplicated) and quarantine rows."""
+def is_tabular(shown: str, path: Path) -> bool:
+    """JSONL / JSON / CSV / Parquet: files that can hold any number of articles."""
+    return (path.suffix.lower() in _TABULAR) or (Path(shown).suffix.lower() in _TABULAR)
+
+
+def iter_file(shown: str, path: Path, params: IngestParams, chunk: int = 1000) -> Iterator[FileResult]:
+    """Read one input file into article rows (not yet de-duplicated) and quarantine rows, a
+    ``FileResult`` of at most ``chunk`` records at a time (a large file is never held whole)."""
     result = FileResult()
     try:
         for rec in _records(shown, path, params):
             if isinstance(rec, Quarantined):
                 result.quarantined.append(rec)
-                continue
-            try:
-                row = to_article(rec, params)
-            except Exception as exc:  # noqa: BLE001 - one bad record never stops the file
-                row = Quarantined(shown, "reader_error", f"{type(exc).__name__}: {exc}"[:300],
-                                  line=rec.line, item=rec.item, input_kind=rec.kind)
-            if isinstance(row, Quarantined):
-                result.quarantined.append(row)
             else:
-                result.articles.append(row)
+                try:
+                    row = to_article(rec, params)
+                except Exception as exc:  # noqa: BLE001 - one bad record never stops the file
+                    row = Quarantined(shown, "reader_error", f"{type(exc).__name__}: {exc}"[:300],
+                                      line=rec.line, item=rec.item, input_kind=rec.kind)
+                if isinstance(row, Quarantined):
+                    result.quarantined.append(row)
+                else:
+                    result.articles.append(row)
+            if result.inputs >= chunk:
+                yield result
+                result = FileResult()
     except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001
         result.quarantined.append(
             Quarantined(shown, "reader_error", f"{type(exc).__name__}: {exc}"[:300])
         )
+    if result.inputs:
+        yield result
+
+
+def read_file(shown: str, path: Path, params: IngestParams) -> FileResult:
+    """Read one input file whole (see :func:`iter_file`)."""
+    result = FileResult()
+    for part in iter_file(shown, path, params):
+        result.articles.extend(part.articles)
+        result.quarantined.extend(part.quarantined)
     return result
