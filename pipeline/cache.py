@@ -155,7 +155,7 @@ def folder_sizes(root: Path) -> dict[str, int]:
         return {}
     out = {}
     for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        out[d.name] = sum(f.stat().st_size for f in d.glob(PART_GLOB))
+        out[d.name] = sum(f.stat().st_size for f in d.glob("*.parquet"))
     return out
 
 

@@ -14,6 +14,8 @@ Nothing here depends on the number of workers, the engine or the batch size.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from tqdm.auto import tqdm
 
 from pipeline.actors import actors_table, network_gexf
 from pipeline.batches import ARTICLE_COLUMNS, Job, Versions, classify_key, extract_key
-from pipeline.cache import ResultStore, cache_root, folder_sizes
+from pipeline.cache import ResultStore, cache_root, digest, folder_sizes, source_digest
 from pipeline.classify.labels import ON_TOPIC
 from pipeline.classify.subtopics import subtopic_tables
 from pipeline.config import Params
@@ -114,27 +116,21 @@ def _add(total: dict, part: dict) -> None:
 
 
 def run_per_article(articles_path: Path, out: Path, params: Params, versions: Versions,
-                    make_engine: Callable[[], Any], workers: int, progress: bool = False) -> ExtractOutcome:
+                    make_engine: Callable[[], Any], progress: bool = False) -> ExtractOutcome:
     """Steps 1-3 of the module docstring; returns counts, manifest table entries, timings."""
     from pipeline.batches import tables_of
 
     t0 = time.perf_counter()
-    root = cache_root(out, params.run.cache_dir)
+    # With the cache off, results still pass through a store: a throw-away one, removed at the end.
+    root = cache_root(out, params.run.cache_dir) if params.run.cache else Path(out) / ".frstance-nocache"
+    if not params.run.cache:
+        shutil.rmtree(root, ignore_errors=True)
     try:
-        if params.run.cache:
-            root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create the cache folder {root}: {exc.strerror or exc}") from exc
-    if params.run.cache:
-        xstore = ResultStore(root, "extract", versions.extract, CACHE_EXTRACT)
-        cstore = ResultStore(root, "classify", versions.classify, CACHE_CLASSIFY)
-    else:  # a throw-away store under the output folder, removed at the end
-        root = Path(out) / f".frstance-nocache"
-        import shutil
-
-        shutil.rmtree(root, ignore_errors=True)
-        xstore = ResultStore(root, "extract", versions.extract, CACHE_EXTRACT)
-        cstore = ResultStore(root, "classify", versions.classify, CACHE_CLASSIFY)
+    xstore = ResultStore(root, "extract", versions.extract, CACHE_EXTRACT)
+    cstore = ResultStore(root, "classify", versions.classify, CACHE_CLASSIFY)
     n_articles = 0
     n_missing = n_missing_extract = 0
     for batch in _article_batches(articles_path):
@@ -175,6 +171,7 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
     n_ent = n_quotes = n_speaker = n_qstance = 0
     on_ids: list[str] = []
     on_texts: list[str] = []
+    on_keys = hashlib.blake2b(digest_size=16)  # what the subtopics depend on (their cache key)
     org_entities: list[pa.Table] = []
     try:
         for batch in _article_batches(articles_path):
@@ -189,11 +186,12 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
             n_qstance += sum(1 for s in quotes.column("stance").to_pylist() if s is not None)
             stances.update(s for s in predictions.column("stance").to_pylist() if s is not None)
             topics = predictions.column("topic").to_pylist()
-            for aid, text, topic in zip(batch.column("article_id").to_pylist(), batch.column("text").to_pylist(),
-                                        topics):
+            for aid, text, topic, key in zip(batch.column("article_id").to_pylist(),
+                                             batch.column("text").to_pylist(), topics, ck):
                 if topic == ON_TOPIC:
                     on_ids.append(aid)
                     on_texts.append(text)
+                    on_keys.update(key.encode())
             orgs = entities.filter(pc.equal(entities.column("label"), "ORG")) if entities.num_rows else entities
             if orgs.num_rows:
                 org_entities.append(orgs.select(["text", "canonical", "label"]))
@@ -213,7 +211,9 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
 
     # Corpus-level tables, from what was just written.
     t3 = time.perf_counter()
-    topics_t, terms = subtopic_tables(on_ids, on_texts, params.subtopics)
+    topics_t, terms = _subtopics(root if params.run.cache else None, on_ids, on_texts, params,
+                                 digest(versions.classify, params.subtopics, on_keys.hexdigest(),
+                                        source_digest("pipeline.classify")))
     del on_texts
     timings["subtopics"] = round(time.perf_counter() - t3, 4)
     t4 = time.perf_counter()
@@ -232,8 +232,6 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
         raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
     tables["network"] = {"file": NETWORK, "nodes_actors": actors.num_rows}
     if not params.run.cache:
-        import shutil
-
         shutil.rmtree(root, ignore_errors=True)
 
     counts = {
@@ -261,6 +259,27 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
         "bytes_by_version": folder_sizes(root) if params.run.cache else {},
     }
     return ExtractOutcome(counts, tables, timings, cache, engine_info)
+
+
+def _subtopics(root: Path | None, ids: list[str], texts: list[str], params: Params,
+               key: str) -> tuple[pa.Table, pa.Table]:
+    """The subtopic tables, from the cache when the same on-topic articles were modelled before."""
+    folder = root / f"subtopics-{key}" if root is not None else None
+    if folder is not None and (folder / TOPIC_TERMS.file).is_file():
+        try:
+            return (pq.read_table(folder / TOPICS.file).cast(TOPICS.schema),
+                    pq.read_table(folder / TOPIC_TERMS.file).cast(TOPIC_TERMS.schema))
+        except (OSError, pa.ArrowException):
+            pass  # unreadable: recompute and rewrite
+    topics, terms = subtopic_tables(ids, texts, params.subtopics)
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_table(TOPICS, topics, folder)
+            write_table(TOPIC_TERMS, terms, folder)  # written last: its presence marks a whole entry
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+    return topics, terms
 
 
 def check_articles(path: Path) -> None:

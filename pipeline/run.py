@@ -176,7 +176,7 @@ def extract_into(out: Path, params: Params, versions: Versions, *, workers: int 
     articles = Path(out) / ARTICLES.file
     check_articles(articles)
     return run_per_article(articles, Path(out), params, versions,
-                           _engine_factory(params, workers, engine, scheduler), workers, progress)
+                           _engine_factory(params, workers, engine, scheduler), progress)
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:

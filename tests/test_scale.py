@@ -82,6 +82,8 @@ def test_rerun_over_an_unchanged_corpus_recomputes_nothing(corpus, fresh, tmp_pa
     assert (x["parsed"], x["classified"]) == (0, 0)
     assert again["cache"]["classify_hits"] == n
     assert again["engine"]["engine"].startswith("none")
+    # The subtopic model was fitted once and reused.
+    assert len(list((out / ".frstance-cache").glob("subtopics-*/topic_terms.parquet"))) == 1
     _same_tables(out, fresh)
 
 

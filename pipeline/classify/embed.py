@@ -61,6 +61,12 @@ def _checked(path: Path, expected: str, what: str) -> Path:
     return path
 
 
+def verify_files() -> None:
+    """Check the model and tokenizer files against their pinned sha256 (raises EmbeddingError)."""
+    _checked(_model_file(), MODEL_SHA256, "embedding model")
+    _checked(TOKENIZER_FILE, TOKENIZER_SHA256, "embedding tokenizer")
+
+
 class Embedder:
     """Loads the tokenizer and the ONNX session once; ``embed`` maps texts to unit vectors."""
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.extract.attribution import AttributionModel
 from pipeline.extract.linear import LinearModel
+
+if TYPE_CHECKING:  # imported lazily: verifying a model file needs neither spaCy nor the extractor
+    from pipeline.extract.attribution import AttributionModel
 
 WEIGHTS = "attribution.json"
 METADATA = "metadata.json"
@@ -47,6 +49,8 @@ def to_dict(model: AttributionModel) -> dict[str, Any]:
 
 
 def from_dict(data: dict[str, Any]) -> AttributionModel:
+    from pipeline.extract.attribution import AttributionModel
+
     if data.get("format") != FORMAT:
         raise ModelError(f"unknown attribution model format {data.get('format')!r} (expected {FORMAT})")
     try:
@@ -90,8 +94,8 @@ def load(folder: Path | None = None) -> AttributionModel:
     return load_with_version(folder)[0]
 
 
-def load_with_version(folder: Path | None = None) -> tuple[AttributionModel, str]:
-    """The verified model and its version (first 12 hex digits of its weights' sha256)."""
+def _verified(folder: Path | None) -> tuple[bytes, str]:
+    """The weights' bytes and their sha256, checked against metadata.json."""
     folder = Path(folder) if folder is not None else DEFAULT_DIR
     wpath, mpath = folder / WEIGHTS, folder / METADATA
     try:
@@ -107,11 +111,22 @@ def load_with_version(folder: Path | None = None) -> tuple[AttributionModel, str
             f"{wpath} does not match the sha256 in {mpath.name} (expected {expected}, got {sha256(blob)}); "
             "the file was modified or corrupted: restore it or retrain"
         )
+    return blob, expected
+
+
+def load_with_version(folder: Path | None = None) -> tuple[AttributionModel, str]:
+    """The verified model and its version (first 12 hex digits of its weights' sha256)."""
+    blob, expected = _verified(folder)
     try:
         data = json.loads(blob)
     except ValueError as exc:  # pragma: no cover - the hash matched a broken file written by hand
-        raise ModelError(f"{wpath} is not valid JSON: {exc}") from exc
+        raise ModelError(f"{Path(folder or DEFAULT_DIR) / WEIGHTS} is not valid JSON: {exc}") from exc
     return from_dict(data), expected[:12]
+
+
+def verified_version(folder: Path | None = None) -> str:
+    """The version of a model folder whose weights match their sha256 (without building the model)."""
+    return _verified(folder)[1][:12]
 
 
 def version(folder: Path | None = None) -> str:

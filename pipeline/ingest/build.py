@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import Params
