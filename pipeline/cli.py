@@ -38,9 +38,11 @@ def _positive_int(value: str) -> int:
     return n
 
 
-def _add_scale_args(p: argparse.ArgumentParser) -> None:
+def _add_scale_args(p: argparse.ArgumentParser, per_article: bool = True) -> None:
     p.add_argument("--workers", "-w", type=_positive_int, metavar="N",
                    help="worker processes (default: run.workers in params, else every core)")
+    if not per_article:  # ingest: files are read by local processes; there is nothing to cache
+        return
     p.add_argument("--engine", choices=("local", "dask"),
                    help="where the per-article stages run (default: run.engine in params, else local)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 "
@@ -49,14 +51,14 @@ def _add_scale_args(p: argparse.ArgumentParser) -> None:
                    "cached results (the cache is neither read nor kept)")
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
+def _add_run_args(p: argparse.ArgumentParser, per_article: bool = True) -> None:
     p.add_argument("--input", "-i", nargs="+", action="extend", metavar="PATH",
                    help=f"files, folders (recursive) or globs; default: {DEFAULT_INPUT}/")
     p.add_argument("--out", "-o", metavar="DIR", default=DEFAULT_OUT,
                    help=f"output folder (default: {DEFAULT_OUT}/)")
     p.add_argument("--params", metavar="FILE",
                    help=f"parameters file (default: ./{DEFAULT_PARAMS} if present, else built-in defaults)")
-    _add_scale_args(p)
+    _add_scale_args(p, per_article)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
                    "classify.model_dir in params, else the shipped models/stance)")
@@ -85,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every stage over the inputs and write all tables")
     _add_run_args(run)
     ingest = sub.add_parser("ingest", help="read inputs into articles.parquet and quarantine.parquet")
-    _add_run_args(ingest)
+    _add_run_args(ingest, per_article=False)
     ex = sub.add_parser("extract", help="parse RESULTS/articles.parquet into entities.parquet and quotes.parquet")
     ex.add_argument("--results", "-r", metavar="DIR", default=DEFAULT_OUT,
                     help=f"folder holding articles.parquet (default: {DEFAULT_OUT}/)")
@@ -323,7 +325,8 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         manifest = run(inputs, out, params, params_file=params_file, workers=args.workers,
-                       engine=args.engine, scheduler=args.scheduler, progress=not args.quiet and sys.stderr.isatty(), command=args.command,
+                       engine=getattr(args, "engine", None), scheduler=getattr(args, "scheduler", None),
+                       progress=not args.quiet and sys.stderr.isatty(), command=args.command,
                        stages=("ingest",) if args.command == "ingest" else ("ingest", "extract"))
     except InputError as exc:
         raise UsageError(str(exc)) from None
