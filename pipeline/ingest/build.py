@@ -130,6 +130,8 @@ def build_articles(results: Iterable[FileResult], problems: list[Quarantined], p
         where = {aid: i for i, aid in enumerate(ids)}
 
         def shingles_of(numbers: list[int]) -> dict[int, np.ndarray]:
+            if not numbers:  # no LSH candidates: no pass over the buckets
+                return {}
             wanted = {ids[i] for i in numbers}
             found: dict[int, np.ndarray] = {}
             for rows in spill.buckets():
