@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from pipeline.cache import digest, flatten, nested, source_digest
 from pipeline.config import Params
+from pipeline.failpoints import failpoint
 from pipeline.schemas import CACHE_CLASSIFY, CACHE_EXTRACT, ENTITIES, PREDICTIONS, QUOTES
 
 #: Columns of articles.parquet the per-article stages read.
@@ -181,6 +182,7 @@ def process_batch(job: Job) -> Done:
             [pa.array([job.extract_keys[i] for i in todo], type=pa.string()),
              nested(ext.entities, ids), nested(ext.quotes, ids)], schema=CACHE_EXTRACT)
         timings.update(ext.timings)
+        failpoint("batch.parsed")
     # Raw quotes of every article of the batch, in article order, from the new or cached parts.
     both = pa.concat_tables([new_extract, job.cached_extract.cast(CACHE_EXTRACT)])
     row_of = {k: i for i, k in enumerate(both.column("key").to_pylist())}
@@ -194,6 +196,7 @@ def process_batch(job: Job) -> Done:
                                              fields=list(predictions.schema))
     classified = pa.Table.from_arrays(
         [pa.array(job.classify_keys, type=pa.string()), pred_struct, nested(quotes, ids)], schema=CACHE_CLASSIFY)
+    failpoint("batch.classified")
     return Done(job.index, new_extract, classified, timings)
 
 

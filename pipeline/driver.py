@@ -33,9 +33,10 @@ from pipeline.cache import ResultStore, cache_root, digest, folder_sizes, source
 from pipeline.classify.labels import ON_TOPIC
 from pipeline.classify.subtopics import subtopic_tables
 from pipeline.config import Params
+from pipeline.failpoints import failpoint
 from pipeline.schemas import (ACTORS, ARTICLES, CACHE_CLASSIFY, CACHE_EXTRACT, ENTITIES, PREDICTIONS, QUOTES,
                               STANCE_LABELS, TOPIC_TERMS, TOPICS)
-from pipeline.store import OutputError, TableWriter, atomic_write, write_table
+from pipeline.store import OutputError, TableWriter, atomic_write, remove_stale_temp_files, write_table
 
 NETWORK = "actors.gexf"
 #: Rows read from articles.parquet at a time while keying and assembling.
@@ -155,6 +156,7 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
                     cstore.put(done.classified)
                 except OSError as exc:
                     raise OutputError(f"cannot write the cache in {root}: {exc.strerror or exc}") from exc
+                failpoint("cache.stored")
                 _add(work, done.timings)
                 bar.update(done.classified.num_rows)
         finally:
@@ -265,6 +267,8 @@ def _subtopics(root: Path | None, ids: list[str], texts: list[str], params: Para
                key: str) -> tuple[pa.Table, pa.Table]:
     """The subtopic tables, from the cache when the same on-topic articles were modelled before."""
     folder = root / f"subtopics-{key}" if root is not None else None
+    if folder is not None and folder.is_dir():
+        remove_stale_temp_files(folder)  # an entry a killed run was writing
     if folder is not None and (folder / TOPIC_TERMS.file).is_file():
         try:
             return (pq.read_table(folder / TOPICS.file).cast(TOPICS.schema),

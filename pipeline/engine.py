@@ -9,6 +9,7 @@ batch on each Dask worker, then reused for the life of the worker process).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
@@ -16,6 +17,26 @@ from pipeline.batches import Done, Job, process_batch, warm
 from pipeline.config import Params
 
 ENGINES = ("local", "dask")
+
+
+def die_with_parent(parent: int) -> None:
+    """Pool worker initialiser (Linux): the kernel kills this worker when the run that started
+    it dies, even by ``kill -9``, so a killed run leaves no orphan holding a model in memory."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _local_worker(parent: int, params: Params) -> None:
+    die_with_parent(parent)
+    warm(params)
 
 
 class EngineError(RuntimeError):
@@ -49,8 +70,8 @@ class LocalEngine:
                 yield process_batch(job)
             return
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=warm,
-                                                initargs=(self.params,))
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_local_worker,
+                                                initargs=(os.getpid(), self.params))
         yield from _bounded(lambda j: self._pool.submit(process_batch, j), lambda f: f.result(), jobs,
                             2 * self.workers)
 

@@ -29,6 +29,7 @@ from pipeline.ingest.discover import Discovery, InputError, discover
 from pipeline.ingest.reader import FileResult, is_tabular, iter_file, read_file
 from pipeline.driver import ExtractOutcome, check_articles, run_per_article
 from pipeline.schemas import ARTICLES, QUARANTINE
+from pipeline.failpoints import failpoint
 from pipeline.store import OutputError, OutputLock, write_json, write_table
 
 MANIFEST = "run_manifest.json"
@@ -66,7 +67,10 @@ def read_files(
                 bar.update()
         else:
             chunk = max(1, min(64, len(docs) // (workers * 8) or 1))
-            with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+            from pipeline.engine import die_with_parent
+
+            with cf.ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent,
+                                        initargs=(os.getpid(),)) as pool:
                 for result in pool.map(_read_one, docs, chunksize=chunk):
                     yield result
                     bar.update()
@@ -297,6 +301,7 @@ def run(
             "cache": cache_info,
             "timings_s": timings,
         }
+        failpoint("manifest")
         try:
             write_json(manifest, out / MANIFEST)
         except OSError as exc:

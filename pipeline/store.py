@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -17,9 +18,11 @@ from typing import Any, Callable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.failpoints import failpoint
 from pipeline.schemas import TableSpec
 
 LOCK_NAME = ".frstance.lock"
+SPILL_PREFIX = ".ingest-spill-"  # ingest's scratch folders: .ingest-spill-PID-XXXX
 
 
 class OutputError(RuntimeError):
@@ -47,6 +50,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        failpoint(f"write.{path.name}")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -84,6 +88,7 @@ class TableWriter:
         if table.num_rows:
             self._writer.write_table(table.replace_schema_metadata(self.spec.schema.metadata))
             self.rows += table.num_rows
+            failpoint(f"table.{self.spec.name}")
 
     def close(self) -> Path:
         self._writer.close()
@@ -113,7 +118,8 @@ def write_json(obj: Any, path: Path) -> Path:
 
 
 def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Delete temporary files left in ``folder`` by writers that were killed (their pid is gone)."""
+    """Delete temporary files and ingest scratch folders left in ``folder`` by writers that
+    were killed (their pid is gone)."""
     removed = []
     for tmp in Path(folder).glob(".*.tmp-*"):
         pid = tmp.name.rsplit(".tmp-", 1)[-1]
@@ -123,6 +129,11 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
                 removed.append(tmp)
             except OSError:
                 pass
+    for spill in Path(folder).glob(f"{SPILL_PREFIX}*"):
+        pid = spill.name[len(SPILL_PREFIX):].split("-", 1)[0]
+        if spill.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(spill, ignore_errors=True)
+            removed.append(spill)
     return removed
 
 
@@ -142,64 +153,76 @@ def _pid_alive(pid: int) -> bool:
 class OutputLock:
     """An exclusive lock on an output folder, so two runs never interleave their writes.
 
-    The lock file records host and pid; a lock left by a process that no longer runs on
-    this host is stale and is taken over.
+    The lock is an ``flock`` on ``folder/.frstance.lock``, which records who holds it (host,
+    pid, start time) for the refusal message. The kernel drops the lock when its holder dies,
+    ``kill -9`` and power loss included, so a lock left by a dead run is stale by
+    construction and the next run takes it over; there is no pid guessing and no window in
+    which two runs both think they took over a stale lock. The file is removed on release;
+    a run that locked a file another run just removed notices (the path no longer names its
+    file) and tries again.
     """
 
     def __init__(self, folder: Path) -> None:
         self.path = Path(folder) / LOCK_NAME
         self.held = False
+        self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        for _ in range(2):
+        import fcntl
+
+        for _ in range(20):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is not None and not self._stale(holder):
-                    raise OutputError(
-                        f"{self.path.parent} is in use by another frstance run (pid {holder.get('pid')} "
-                        f"on {holder.get('host')}); wait for it to finish or use another --out"
-                    ) from None
-                try:
-                    self.path.unlink()
-                except FileNotFoundError:
-                    pass
-                continue
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
             except OSError as exc:
                 raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
-            with os.fdopen(fd, "w") as fh:
-                json.dump(me, fh)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = self._holder(fd)
+                os.close(fd)
+                raise OutputError(
+                    f"{self.path.parent} is in use by another frstance run (pid {holder.get('pid', '?')} on "
+                    f"{holder.get('host', '?')}, started {holder.get('started_at', '?')}); wait for it to finish "
+                    "or use another --out") from None
+            except OSError as exc:
+                os.close(fd)
+                raise OutputError(f"cannot lock {self.path}: {exc.strerror or exc}") from exc
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the holder released (and removed) it between our open and our flock
+                os.close(fd)
+                continue
+            me = {"pid": os.getpid(), "host": socket.gethostname(),
+                  "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, json.dumps(me).encode(), 0)
+            except OSError as exc:
+                os.close(fd)
+                raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
+            self._fd = fd
             self.held = True
             remove_stale_temp_files(self.path.parent)
             return self
         raise OutputError(f"cannot take the lock {self.path}")
 
-    def _holder(self) -> dict[str, Any] | None:
-        try:
-            return json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            # Unreadable or half-written lock: treat as held if very recent, else stale.
-            try:
-                age = time.time() - self.path.stat().st_mtime
-            except OSError:
-                return None
-            return {"pid": None, "host": "?"} if age < 10 else None
-
     @staticmethod
-    def _stale(holder: dict[str, Any]) -> bool:
-        pid = holder.get("pid")
-        if holder.get("host") != socket.gethostname() or not isinstance(pid, int):
-            return False
-        return not _pid_alive(pid)
+    def _holder(fd: int) -> dict[str, Any]:
+        try:
+            return json.loads(os.pread(fd, 4096, 0) or b"{}")
+        except (OSError, ValueError):
+            return {}
 
     def release(self) -> None:
-        if self.held:
+        if self.held and self._fd is not None:
             try:
                 self.path.unlink()
             except FileNotFoundError:
                 pass
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
             self.held = False
 
     def __enter__(self) -> "OutputLock":

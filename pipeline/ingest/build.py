@@ -17,6 +17,7 @@ memory is one bucket plus the signatures.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -32,8 +33,9 @@ from pipeline.ingest.dedup import (collapse_exact, near_duplicate_marks, origina
                                    signatures_of)
 from pipeline.ingest.reader import FileResult
 from pipeline.ingest.records import Quarantined
+from pipeline.failpoints import failpoint
 from pipeline.schemas import ARTICLES
-from pipeline.store import TableWriter
+from pipeline.store import SPILL_PREFIX, TableWriter
 
 #: Spill buckets (by the first two hex digits of article_id, 256 // BUCKETS prefixes each).
 BUCKETS = 64
@@ -95,13 +97,14 @@ def build_articles(results: Iterable[FileResult], problems: list[Quarantined], p
     quarantined: list[Quarantined] = list(problems)
     by_kind: Counter[str] = Counter()
     d = params.dedup
-    tmp = Path(tempfile.mkdtemp(prefix=".ingest-spill-", dir=out))
+    tmp = Path(tempfile.mkdtemp(prefix=f"{SPILL_PREFIX}{os.getpid()}-", dir=out))
     try:
         t0 = time.perf_counter()
         spill = _Spill(tmp)
         for res in results:
             for row in res.articles:
                 spill.add(row)
+                failpoint("ingest.record")
                 by_kind[row["input_kind"]] += 1
             quarantined.extend(res.quarantined)
         spill.close()
