@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.schemas import STANCE_LABELS, TABLES
+from pipeline.store import interrupted_publication
 
 ON_TOPIC = "facial_recognition"
 Z95 = 1.959963984540054
@@ -64,6 +65,9 @@ def _read(folder: Path, name: str) -> pd.DataFrame:
 def load_results(folder: str | Path = "data/processed") -> Results:
     """Read every table of a run folder (missing later-stage tables come back empty)."""
     folder = Path(folder)
+    if interrupted_publication(folder):
+        raise ResultsError(f"{folder} is between two runs' tables (a run is publishing its tables, or was killed "
+                           "while doing so): wait for it, or run the same command again to finish")
     if not (folder / TABLES["articles"].file).is_file():
         raise ResultsError(f"{folder} has no articles.parquet: run `frstance run --out {folder}` first")
     articles = _read(folder, "articles")

@@ -117,8 +117,12 @@ def _add(total: dict, part: dict) -> None:
 
 
 def run_per_article(articles_path: Path, out: Path, params: Params, versions: Versions,
-                    make_engine: Callable[[], Any], progress: bool = False) -> ExtractOutcome:
-    """Steps 1-3 of the module docstring; returns counts, manifest table entries, timings."""
+                    make_engine: Callable[[], Any], progress: bool = False,
+                    dest: Path | None = None) -> ExtractOutcome:
+    """Steps 1-3 of the module docstring; returns counts, manifest table entries, timings.
+    The cache lives in ``out``; the tables are written into ``dest`` (default ``out``): the
+    run's pending folder, published by the caller (:class:`pipeline.store.Pending`)."""
+    dest = Path(dest or out)
     from pipeline.batches import tables_of
 
     t0 = time.perf_counter()
@@ -167,7 +171,7 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
 
     # 3. Assemble in article order, one row group per read batch.
     t2 = time.perf_counter()
-    writers = [TableWriter(spec, out) for spec in (ENTITIES, QUOTES, PREDICTIONS)]
+    writers = [TableWriter(spec, dest) for spec in (ENTITIES, QUOTES, PREDICTIONS)]
     kinds: Counter[str] = Counter()
     stances: Counter[str] = Counter()
     n_ent = n_quotes = n_speaker = n_qstance = 0
@@ -219,7 +223,7 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
     del on_texts
     timings["subtopics"] = round(time.perf_counter() - t3, 4)
     t4 = time.perf_counter()
-    quotes_all = pq.read_table(out / QUOTES.file)
+    quotes_all = pq.read_table(dest / QUOTES.file)
     orgs_all = pa.concat_tables(org_entities) if org_entities else None
     actors = actors_table(quotes_all, orgs_all)
     gexf = network_gexf(actors)
@@ -227,9 +231,9 @@ def run_per_article(articles_path: Path, out: Path, params: Params, versions: Ve
     timings["actors"] = round(time.perf_counter() - t4, 4)
     try:
         for spec, table in ((TOPICS, topics_t), (TOPIC_TERMS, terms), (ACTORS, actors)):
-            write_table(spec, table, out)
+            write_table(spec, table, dest)
             tables[spec.name] = {"file": spec.file, "rows": table.num_rows}
-        atomic_write(out / NETWORK, lambda tmp: tmp.write_bytes(gexf))
+        atomic_write(dest / NETWORK, lambda tmp: tmp.write_bytes(gexf))
     except OSError as exc:
         raise OutputError(f"cannot write tables to {out}: {exc.strerror or exc}") from exc
     tables["network"] = {"file": NETWORK, "nodes_actors": actors.num_rows}

@@ -14,6 +14,7 @@ import platform
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -30,7 +31,7 @@ from pipeline.ingest.reader import FileResult, is_tabular, iter_file, read_file
 from pipeline.driver import ExtractOutcome, check_articles, run_per_article
 from pipeline.schemas import ARTICLES, QUARANTINE
 from pipeline.failpoints import failpoint
-from pipeline.store import OutputError, OutputLock, write_json, write_table
+from pipeline.store import OutputError, OutputLock, Pending, write_json, write_table
 
 MANIFEST = "run_manifest.json"
 _LIBRARIES = ("pyarrow", "pandas", "numpy", "spacy", "scikit-learn", "joblib", "onnxruntime", "PyYAML",
@@ -145,14 +146,28 @@ def _engine_factory(params: Params, workers: int, engine: str, scheduler: str | 
     return lambda: make_engine(engine, params, workers, scheduler)
 
 
-def extract_into(out: Path, params: Params, versions: Versions, *, workers: int = 1, engine: str = "local",
-                 scheduler: str | None = None, progress: bool = False) -> ExtractOutcome:
-    """Parse and classify ``out/articles.parquet``; write entities, quotes, predictions, subtopics
-    and actors into ``out`` (see :mod:`pipeline.driver`)."""
-    articles = Path(out) / ARTICLES.file
-    check_articles(articles)
-    return run_per_article(articles, Path(out), params, versions,
-                           _engine_factory(params, workers, engine, scheduler), progress)
+def extract_into(articles: Path, out: Path, dest: Path, params: Params, versions: Versions, *, workers: int = 1,
+                 engine: str = "local", scheduler: str | None = None, progress: bool = False) -> ExtractOutcome:
+    """Parse and classify ``articles`` (an articles.parquet) with the cache in ``out``; write
+    entities, quotes, predictions, subtopics and actors into ``dest`` (see :mod:`pipeline.driver`)."""
+    check_articles(Path(articles))
+    return run_per_article(Path(articles), Path(out), params, versions,
+                           _engine_factory(params, workers, engine, scheduler), progress, dest=Path(dest))
+
+
+@contextmanager
+def _publishing(out: Path) -> Iterator[Path]:
+    """Hold ``out``'s lock; yield the pending folder the run writes into; publish it when the
+    block ends normally, discard it otherwise (see :class:`pipeline.store.Pending`)."""
+    with OutputLock(out):
+        pending = Pending(out)
+        dest = pending.open()
+        try:
+            yield dest
+        except BaseException:
+            pending.discard()
+            raise
+        pending.commit()
 
 
 def _write_tables(out: Path, *tables: tuple[Any, pa.Table]) -> dict[str, dict[str, Any]]:
@@ -186,9 +201,9 @@ def extract_results(results: Path, params: Params, *, params_file: str | None = 
     workers = workers or params.run.workers or default_workers()
     started = dt.datetime.now(dt.timezone.utc)
     versions = model_versions(params)
-    with OutputLock(results):
-        x = extract_into(results, params, versions, workers=workers, engine=engine, scheduler=scheduler,
-                         progress=progress)
+    with _publishing(results) as dest:
+        x = extract_into(results / ARTICLES.file, results, dest, params, versions, workers=workers, engine=engine,
+                         scheduler=scheduler, progress=progress)
         manifest = {
             "frstance_version": __version__,
             "command": "extract",
@@ -208,7 +223,7 @@ def extract_results(results: Path, params: Params, *, params_file: str | None = 
             "timings_s": x.timings,
         }
         try:
-            write_json(manifest, results / EXTRACT_MANIFEST)
+            write_json(manifest, dest / EXTRACT_MANIFEST)
         except OSError as exc:
             raise OutputError(f"cannot write {results / EXTRACT_MANIFEST}: {exc.strerror or exc}") from exc
     return manifest
@@ -245,25 +260,25 @@ def run(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
-    with OutputLock(out):
+    with _publishing(out) as dest:
         # Streamed: records are spilled by article id, de-duplicated bucket by bucket and
         # written in row groups (pipeline/ingest/build.py); the corpus is never held here.
         try:
             quarantined, ingest_counts, ingest_timings = build_articles(
-                read_files(discovery.files, params, workers, progress), discovery.problems, params, out)
+                read_files(discovery.files, params, workers, progress), discovery.problems, params, dest)
         except OSError as exc:
             raise OutputError(f"cannot write {out / ARTICLES.file}: {exc.strerror or exc}") from exc
         timings.update(ingest_timings)
         t = time.perf_counter()
-        tables = _write_tables(out, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
+        tables = _write_tables(dest, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
         tables[ARTICLES.name] = {"file": ARTICLES.file, "rows": ingest_counts["ingested"]}
         timings["write"] = round(time.perf_counter() - t + ingest_timings["write_articles"], 4)
         counts = _ingest_counts(discovery, ingest_counts)
         engine_info: dict[str, Any] = {}
         cache_info: dict[str, Any] = {}
         if versions is not None:
-            x = extract_into(out, params, versions, workers=workers, engine=engine, scheduler=scheduler,
-                             progress=progress)
+            x = extract_into(dest / ARTICLES.file, out, dest, params, versions, workers=workers, engine=engine,
+                             scheduler=scheduler, progress=progress)
             counts["extract"] = x.counts
             tables.update(x.tables)
             timings.update(x.timings)
@@ -303,7 +318,7 @@ def run(
         }
         failpoint("manifest")
         try:
-            write_json(manifest, out / MANIFEST)
+            write_json(manifest, dest / MANIFEST)
         except OSError as exc:
             raise OutputError(f"cannot write {out / MANIFEST}: {exc.strerror or exc}") from exc
     return manifest

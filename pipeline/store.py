@@ -137,6 +137,85 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
+# --------------------------------------------------------------------------- publishing
+
+PENDING = ".frstance-pending"
+COMMIT = "COMMIT.json"
+
+
+class Pending:
+    """All the tables of one run, published together.
+
+    A run writes every output file into ``out/.frstance-pending/``; when all of them (and
+    the manifest) are there, :meth:`commit` writes ``COMMIT.json`` (the list of files) and
+    renames each file into ``out``, the manifest last. So until the very end ``out`` holds the
+    earlier run's tables untouched, whatever stops this one (an error, a full disk, ``kill -9``):
+    never new articles beside old quotes. The next run, holding the lock, finishes a commit
+    that was cut off (``COMMIT.json`` present: roll forward) or throws away what a killed run
+    had staged (no ``COMMIT.json``): :func:`recover_pending`.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.dir = self.out / PENDING
+
+    def open(self) -> Path:
+        """Call while holding the output lock; returns the folder to write the tables into."""
+        recover_pending(self.out)
+        try:
+            self.dir.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.out}: {exc.strerror or exc}") from exc
+        return self.dir
+
+    def commit(self) -> list[str]:
+        names = sorted(p.name for p in self.dir.iterdir() if p.is_file() and not p.name.startswith("."))
+        names = [n for n in names if not n.endswith("manifest.json")] + [n for n in names if n.endswith("manifest.json")]
+        try:
+            write_json({"files": names}, self.dir / COMMIT)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot write to {self.out}: {exc.strerror or exc}") from exc
+        _publish(self.out)
+        return names
+
+    def discard(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _publish(out: Path) -> None:
+    pending = out / PENDING
+    names = json.loads((pending / COMMIT).read_text(encoding="utf-8"))["files"]
+    for name in names:
+        if (pending / name).exists():  # absent: moved already, before a crash
+            os.replace(pending / name, out / name)
+            failpoint("commit")
+    _fsync_dir(out)
+    shutil.rmtree(pending, ignore_errors=True)
+
+
+def recover_pending(out: Path) -> str | None:
+    """Under the lock: complete a publication a killed run began, or discard its staged files.
+    Returns what was done ("completed", "discarded") or None."""
+    pending = Path(out) / PENDING
+    if not pending.exists():
+        return None
+    if (pending / COMMIT).is_file():
+        try:
+            _publish(Path(out))
+            return "completed"
+        except (OSError, ValueError, KeyError) as exc:
+            raise OutputError(f"cannot finish publishing the tables an interrupted run left in {pending}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from exc
+    shutil.rmtree(pending, ignore_errors=True)
+    return "discarded"
+
+
+def interrupted_publication(folder: Path) -> bool:
+    """True while ``folder`` is between two sets of tables (a run was killed while renaming)."""
+    return (Path(folder) / PENDING / COMMIT).is_file()
+
+
 # --------------------------------------------------------------------------- lock
 
 
@@ -199,7 +278,11 @@ class OutputLock:
             try:
                 os.ftruncate(fd, 0)
                 os.pwrite(fd, json.dumps(me).encode(), 0)
-            except OSError as exc:
+            except OSError as exc:  # a full disk: leave no empty lock file behind
+                try:
+                    self.path.unlink()
+                except OSError:
+                    pass
                 os.close(fd)
                 raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from exc
             self._fd = fd

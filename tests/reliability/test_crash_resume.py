@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO, SAMPLE
+from pipeline.analysis import ResultsError, load_results
 from pipeline.failpoints import ENV
 from pipeline.schemas import TABLES
 
@@ -98,6 +99,7 @@ POINTS = [
     ("write.topic_terms.parquet:2", 1),  # topic_terms.parquet written, not yet renamed into place
     ("write.actors.parquet:1", 1),    # the actor table
     ("manifest:1", 1),                # every table written, the manifest not
+    ("commit:3", 1),                  # publishing: three tables renamed into place, the rest not
 ]
 
 
@@ -107,6 +109,9 @@ def test_kill_at_a_crash_point_then_rerun_gives_the_same_tables(tmp_path, params
     killed = _run(out, params, workers, failpoint=point)
     assert killed.returncode == -signal.SIGKILL, f"the run was not killed at {point}: {killed.stderr}"
     assert not (out / "run_manifest.json").exists()
+    if point.startswith("commit"):  # half published: readers are told, not given a mix
+        with pytest.raises(ResultsError, match="between two runs' tables"):
+            load_results(out)
     parsed_before = _cached_rows(out, "extract") if out.exists() else 0
     classified_before = _cached_rows(out, "classify") if out.exists() else 0
     name = point.split(":")[0]
@@ -129,9 +134,10 @@ def test_kill_at_a_crash_point_then_rerun_gives_the_same_tables(tmp_path, params
     _assert_clean(out)
 
 
-def test_kill_during_a_rerun_leaves_the_earlier_tables_whole(tmp_path, params, reference):
-    """A run over an existing output folder that is killed half-way through writing its tables
-    leaves every earlier table readable (the old file or the new one, never half of one)."""
+@pytest.mark.parametrize("point", ["table.quotes:1", "write.actors.parquet:1", "manifest:1"])
+def test_kill_during_a_rerun_leaves_the_earlier_tables_untouched(tmp_path, params, reference, point):
+    """A run over an existing output folder killed before it publishes its tables leaves the
+    earlier run's tables, all of them, as they were: never new articles beside old quotes."""
     out = tmp_path / "out"
     shutil.copytree(reference, out)
     corpus = tmp_path / "corpus"
@@ -140,13 +146,11 @@ def test_kill_during_a_rerun_leaves_the_earlier_tables_whole(tmp_path, params, r
         "Harbour city pauses its face scanners\n\nThe harbour city said on Monday it would pause its face "
         "scanners at the ferry terminal until the council writes rules for them.\n\n\"We want clear rules "
         "first,\" said Mayor Dana Holt.\n", encoding="utf-8")
-    killed = _run(out, params, 1, failpoint="table.quotes:1", inputs=(corpus,))
+    killed = _run(out, params, 1, failpoint=point, inputs=(corpus,))
     assert killed.returncode == -signal.SIGKILL
-    for spec in TABLES.values():  # all readable; the ones not yet replaced are still the old ones
-        pq.read_table(out / spec.file)
-    for name in ("quotes", "predictions", "topics", "actors"):
-        assert pq.read_table(out / TABLES[name].file).equals(pq.read_table(reference / TABLES[name].file))
-    assert pq.read_table(out / "articles.parquet").num_rows == N_ARTICLES + 1  # ingest had finished
+    _assert_same_tables(reference, out)
+    assert (out / "run_manifest.json").read_bytes() == (reference / "run_manifest.json").read_bytes()
+    assert load_results(out).articles.shape[0] == N_ARTICLES
 
     again = _run(out, params, 1, inputs=(corpus,))
     assert again.returncode == 0, again.stderr
