@@ -70,7 +70,7 @@ def model_versions(params: Params) -> Versions:
     quote_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
     quote_version = qm.verified_version(quote_dir)
     stance_dir = Path(params.classify.model_dir) if params.classify.model_dir else None
-    meta = model_store.verify(stance_dir)
+    meta = model_store.verify(stance_dir, params.classify.model_sha256)
     verify_files()
     if importlib.util.find_spec(params.nlp.model) is None and not Path(params.nlp.model).is_dir():
         from pipeline.extract.nlp import NlpError
@@ -96,7 +96,7 @@ def load_models(params: Params) -> Models:
     model_dir = Path(params.quotes.model_dir) if params.quotes.model_dir else None
     quote_model, quote_version = qm.load_with_version(model_dir)
     stance_dir = Path(params.classify.model_dir) if params.classify.model_dir else None
-    classifier = model_store.load(stance_dir)
+    classifier = model_store.load(stance_dir, params.classify.model_sha256)
     get_embedder()
     load_nlp(params.nlp.model)
     return Models(quote_model, quote_version, classifier)

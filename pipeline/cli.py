@@ -60,8 +60,19 @@ def _add_run_args(p: argparse.ArgumentParser, per_article: bool = True) -> None:
                    help=f"parameters file (default: ./{DEFAULT_PARAMS} if present, else built-in defaults)")
     _add_scale_args(p, per_article)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
-                   "classify.model_dir in params, else the shipped models/stance)")
+    if per_article:
+        p.add_argument("--model-dir", metavar="DIR", help="topic + stance model folder (default: "
+                       "classify.model_dir in params, else the shipped models/stance; a model from "
+                       "elsewhere runs code when loaded: see README, Reliability)")
+
+
+def _say_what_is_trusted(params) -> None:
+    """Before a stance model from elsewhere is loaded: what frstance checked, what it trusts."""
+    from pipeline.classify.model_store import trust
+
+    t = trust(params.classify.model_dir, params.classify.model_sha256)
+    if t["source"] != "shipped":
+        print(f"frstance: note: {t['statement']}", file=sys.stderr)
 
 
 def _with_model_dir(params, model_dir: str | None):
@@ -175,6 +186,7 @@ def _classify_command(args: argparse.Namespace) -> int:
             from pipeline.classify.train import evaluate_model
 
             model_dir = args.model_dir or params.classify.model_dir
+            _say_what_is_trusted(_with_model_dir(params, model_dir))
             metrics = evaluate_model(args.labels, args.input, Path(model_dir) if model_dir else None,
                                      args.split, params)
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -261,6 +273,7 @@ def _extract(args: argparse.Namespace) -> int:
 
     params_file, params = _load_params(args.params)
     params = _with_cache(_with_model_dir(params, args.model_dir), args)
+    _say_what_is_trusted(params)
     try:
         manifest = extract_results(Path(args.results), params, params_file=params_file, workers=args.workers,
                                    engine=args.engine, scheduler=args.scheduler,
@@ -316,7 +329,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("train", "evaluate", "label"):
         return _classify_command(args)
     params_file, params = _load_params(args.params)
-    params = _with_cache(_with_model_dir(params, args.model_dir), args)
+    params = _with_cache(_with_model_dir(params, getattr(args, "model_dir", None)), args)
+    if args.command != "ingest":
+        _say_what_is_trusted(params)
     inputs = args.input
     if not inputs:
         if not Path(DEFAULT_INPUT).is_dir():

@@ -116,6 +116,9 @@ class ClassifyParams:
 
     # Folder of the topic + stance model (model.joblib + metadata.json); null = models/stance.
     model_dir: str | None = None
+    # Pin for a model from model_dir: refuse it unless model.joblib's sha256 is this (hex).
+    # The shipped model is always pinned (in pipeline/classify/model_store.py).
+    model_sha256: str | None = None
     # Grouped cross-validation folds used to choose a recipe and to calibrate.
     cv_folds: int = 5
     # Seed of the fold assignment, the SVM's internal split and the bootstrap.

@@ -134,8 +134,11 @@ def _model_info(params: Params, versions: Versions | None) -> dict[str, Any] | N
 def _classifier_info(params: Params, versions: Versions | None) -> dict[str, Any] | None:
     if versions is None:
         return None
+    from pipeline.classify.model_store import trust
+
     meta = versions.stance_metadata
     return {"dir": params.classify.model_dir or "models/stance (shipped)", "version": versions.stance_model,
+            "trust": trust(params.classify.model_dir, params.classify.model_sha256),
             "training_data_sha256": meta.get("training_data_sha256"),
             "chosen": {t: meta.get("cv", {}).get(t, {}).get("chosen") for t in ("topic", "stance")}}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,29 @@ def shared() -> Path:
 @pytest.fixture()
 def params() -> Params:
     return Params()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("chromium / chromedriver missing: .ci/run installs Debian's chromium and chromium-driver")
+        pytest.skip("chromium not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000"):
+        opts.add_argument(a)
+    opts.binary_location = chromium
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(driver), options=opts)
+    yield d
+    d.quit()
+
+
+def open_page(browser, path: Path):
+    browser.get_log("browser")  # drop what earlier pages logged
+    browser.get(path.resolve().as_uri())
+    return browser

@@ -142,13 +142,14 @@ def test_invalid_params_are_a_usage_error(tmp_path):
 
 
 def test_a_locked_output_folder_is_refused_with_exit_1(tmp_path):
+    from pipeline.store import OutputLock
+
     out = tmp_path / "o"
     out.mkdir()
-    import socket
-    (out / ".frstance.lock").write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
-    proc = frstance("run", "--input", str(SAMPLE / "plaintext"), "--out", str(out))
+    with OutputLock(out):  # this process holds it, as a running frstance would
+        proc = frstance("run", "--input", str(SAMPLE / "plaintext"), "--out", str(out))
     assert proc.returncode == 1
-    assert "in use by another frstance run" in proc.stderr
+    assert f"in use by another frstance run (pid {os.getpid()}" in proc.stderr
     assert not (out / ARTICLES.file).exists()
 
 

@@ -1,36 +1,24 @@
 """The report as a reader sees it (headless Chromium), the exports, the actors and the notebooks.
 
-The demo corpus is run once; a second small corpus written here has hostile titles and
-outlet names, to check the report shows them as text and runs nothing.
+The demo corpus is run once. Hostile titles in the report and formula cells in the exports are
+tested in tests/reliability/test_safe_outputs.py; the browser fixture is in conftest.py.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, SAMPLE
+from conftest import REPO, SAMPLE, open_page as _open
 from pipeline.actors import actors_table, network_gexf
 from pipeline.analysis import ResultsError, load_results, stance_over_time, wilson
 from pipeline.schemas import ACTORS, QUOTES
 
 pytestmark = pytest.mark.slow
-# Ingest strips HTML tags, but entity-escaped markup decodes to literal "<script>" text, which
-# is what reaches the tables: exactly what a careless report would paste into its HTML.
-HOSTILE = ['&lt;script&gt;window.__pwned = 1&lt;/script&gt;Council bans facial recognition',
-           '&lt;img src=x onerror="window.__pwned = 2"&gt;Police face recognition moratorium',
-           '=HYPERLINK("http://evil.test","click") facial recognition ban vote']
-
-
 def frstance(*args):
     res = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
                          cwd=REPO, timeout=900)
@@ -44,48 +32,6 @@ def demo(tmp_path_factory):
     frstance("run", "--input", SAMPLE, "--out", out, "--quiet")
     frstance("report", "--results", out, "--out", out / "report.html")
     return out
-
-
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    d = tmp_path_factory.mktemp("hostile")
-    with open(d / "feed.jsonl", "w", encoding="utf-8") as f:
-        for i, title in enumerate(HOSTILE):
-            f.write(json.dumps({"url": f"https://hostile.test/{i}", "title": title,
-                                "provider": '&lt;script&gt;window.__pwned = 3&lt;/script&gt;Evil Wire',
-                                "published": f"2024-0{i + 1}-02T10:00:00Z",
-                                "text": "The city council voted to ban police use of facial recognition. "
-                                        f"\"Ban it now &lt;script&gt;window.__pwned = 4&lt;/script&gt;,\" said Ann Lee, director of {title}."}) + "\n")
-    out = d / "results"
-    frstance("run", "--input", d / "feed.jsonl", "--out", out, "--quiet")
-    frstance("report", "--results", out, "--out", out / "report.html")
-    return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("chromium / chromedriver missing: .ci/run installs Debian's chromium and chromium-driver")
-        pytest.skip("chromium not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,2000"):
-        opts.add_argument(a)
-    opts.binary_location = chromium
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=Service(driver), options=opts)
-    yield d
-    d.quit()
-
-
-def _open(browser, path: Path):
-    browser.get_log("browser")  # drop what earlier pages logged
-    browser.get(path.resolve().as_uri())
-    return browser
 
 
 def test_report_renders_in_chromium_without_errors(demo, browser, tmp_path):
@@ -110,33 +56,6 @@ def test_report_renders_in_chromium_without_errors(demo, browser, tmp_path):
     html = (demo / "report.html").read_text(encoding="utf-8")
     assert "http://" not in html.split("<body>", 1)[1].split("</table>", 1)[0]  # nothing fetched
     assert "<script" not in html and "src=\"http" not in html
-
-
-def test_hostile_strings_show_as_text_and_run_nothing(hostile, browser):
-    b = _open(browser, hostile / "report.html")
-    assert b.execute_script("return window.__pwned === undefined")
-    body = b.find_element("tag name", "body").text
-    assert "<script>window.__pwned = 1</script>Council bans facial recognition" in body
-    assert '<img src=x onerror="window.__pwned = 2">' in body
-    assert "<script>window.__pwned = 3</script>Evil Wire" in body
-    html = (hostile / "report.html").read_text(encoding="utf-8")
-    assert "<script>" not in html and "<img src=x" not in html
-
-
-def test_exports_neutralise_formulas(hostile, tmp_path):
-    frstance("report", "--results", hostile, "--out", tmp_path / "csv", "--format", "csv")
-    with open(tmp_path / "csv" / "articles.csv", encoding="utf-8") as f:
-        titles = [r["title"] for r in csv.DictReader(f)]
-    assert "'=HYPERLINK(\"http://evil.test\",\"click\") facial recognition ban vote" in titles
-    assert not any(t.startswith(("=", "+", "-", "@")) for t in titles)
-    frstance("report", "--results", hostile, "--out", tmp_path / "r.xlsx", "--format", "xlsx")
-    import openpyxl
-
-    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
-    assert set(wb.sheetnames) == {"articles", "quotes", "actors", "subtopics"}
-    cells = [c.value for row in wb["articles"].iter_rows() for c in row if isinstance(c.value, str)]
-    assert not any(v.startswith("=") for v in cells)
-    assert all(c.data_type != "f" for row in wb["articles"].iter_rows() for c in row)
 
 
 def test_run_writes_actors_and_network(demo):

@@ -11,8 +11,11 @@ sha256, training-data hash, label counts, library versions, CV and dev scores) a
 3. scikit-learn's version is the one the model was saved with (major.minor): pickles of
    another version can fail or, worse, predict differently.
 
-A model from another folder is trusted because its metadata.json says what it is: loading
-it is running code its author wrote, and the CLI says so.
+A model from another folder passes checks 1 and 3 only: they prove the file is the one its
+metadata describes, not that its author is honest, and loading it runs code its author
+wrote. :func:`trust` says exactly what was checked; the CLI prints it before such a model is
+loaded and the manifest records it. ``classify.model_sha256`` in params.yaml pins such a
+model the way the shipped one is pinned (a different file is refused).
 """
 
 from __future__ import annotations
@@ -107,9 +110,30 @@ def read_metadata(folder: Path | None = None) -> dict[str, Any]:
     return meta
 
 
-def verify(folder: Path | None = None) -> dict[str, Any]:
-    """Every check of the module docstring, without unpickling; returns the metadata."""
-    shipped = folder is None or Path(folder).resolve() == DEFAULT_DIR
+def is_shipped(folder: Path | str | None) -> bool:
+    return folder is None or Path(folder).resolve() == DEFAULT_DIR
+
+
+def trust(folder: Path | str | None, pin: str | None = None) -> dict[str, Any]:
+    """What loading the model in ``folder`` trusts: the manifest's ``stance_model.trust`` entry."""
+    if is_shipped(folder):
+        return {"source": "shipped", "pinned_sha256": SHIPPED_SHA256,
+                "statement": "the model shipped with frstance; its sha256 is pinned in the package"}
+    checks = f"{MODEL_FILE} matches the sha256 in its {METADATA}"
+    if pin:
+        checks += f" and the pin classify.model_sha256 ({pin[:12]}…)"
+    return {"source": "external", "pinned_sha256": pin or None,
+            "statement": (f"the stance model in {folder} is not the one shipped with frstance: loading it "
+                          f"unpickles {MODEL_FILE}, which runs whatever code its author put in it. Checked: "
+                          f"{checks}, which proves the file is intact, not who made it"
+                          + ("" if pin else " (set classify.model_sha256 to pin it)")
+                          + ". Use only model folders you trained or got from someone you trust.")}
+
+
+def verify(folder: Path | None = None, pin: str | None = None) -> dict[str, Any]:
+    """Every check of the module docstring, without unpickling; returns the metadata.
+    ``pin``: for a model from elsewhere, the sha256 its model.joblib must have."""
+    shipped = is_shipped(folder)
     folder = Path(folder) if folder else DEFAULT_DIR
     meta = read_metadata(folder)
     path = folder / MODEL_FILE
@@ -123,6 +147,9 @@ def verify(folder: Path | None = None) -> dict[str, Any]:
     if shipped and actual != SHIPPED_SHA256:
         raise ModelError(f"{path} is not the model shipped with this frstance version (its sha256 "
                          f"{actual[:12]}… is not the pinned {SHIPPED_SHA256[:12]}…); refusing to load it")
+    if not shipped and pin and actual != pin.strip().lower():
+        raise ModelError(f"{path} is not the pinned model (its sha256 {actual[:12]}… is not classify.model_sha256 "
+                         f"{pin[:12]}…); refusing to load it")
     saved = (meta.get("library_versions") or {}).get("scikit-learn")
     have = library_versions()["scikit-learn"]
     if _minor(saved) != _minor(have):
@@ -131,8 +158,8 @@ def verify(folder: Path | None = None) -> dict[str, Any]:
     return meta
 
 
-def load(folder: Path | None = None) -> Classifier:
-    meta = verify(folder)
+def load(folder: Path | None = None, pin: str | None = None) -> Classifier:
+    meta = verify(folder, pin)
     path = (Path(folder) if folder else DEFAULT_DIR) / MODEL_FILE
     try:
         bundle = joblib.load(path)

@@ -254,7 +254,7 @@ def _label_counts(frame: pd.DataFrame) -> dict[str, Any]:
 
 def evaluate_model(label_files: Sequence[str], inputs: Sequence[str], model_dir: Path | None,
                    split: str, params: Params) -> dict[str, Any]:
-    clf = model_store.load(model_dir)
+    clf = model_store.load(model_dir, params.classify.model_sha256)
     if split in (clf.metadata.get("trained_on_splits") or []):
         raise TrainError(f"the model in {model_dir or model_store.DEFAULT_DIR} was trained on split "
                          f"{split!r}: its figures there would not mean anything; evaluate another split")
