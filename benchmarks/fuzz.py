@@ -30,8 +30,8 @@ def _round(files: list[str], examples: int, seed: int) -> tuple[bool, int, str]:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
            f"--hypothesis-seed={seed}", "--hypothesis-show-statistics", *files]
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    # "- 500 passing examples, 0 failing examples, 12 invalid examples"
-    tried = sum(int(a) + int(b) for a, b in re.findall(r"(\d+) passing examples, (\d+) failing examples", res.stdout))
+    # "- 500 passing, 0 failing, and 12 invalid test cases"
+    tried = sum(int(a) + int(b) for a, b in re.findall(r"(\d+) passing, (\d+) failing", res.stdout))
     return res.returncode == 0, tried, res.stdout + res.stderr
 
 

@@ -191,3 +191,96 @@ def flatten(column: pa.ChunkedArray | pa.Array, schema: pa.Schema) -> pa.Table:
 def cache_root(out: Path, configured: str | None) -> Path:
     """Where the cache lives: ``run.cache_dir`` when set, else ``OUT/.frstance-cache``."""
     return Path(os.path.expanduser(configured)) if configured else Path(out) / ".frstance-cache"
+
+
+# --------------------------------------------------------------------------- ingest
+
+INGEST_COUNTS = "counts.json"  # written last: its presence marks a whole entry
+
+
+def ingest_key(files: Sequence[tuple[str, Path]], problems: Sequence[object], settings: object) -> str:
+    """Digest of everything ingest's two tables depend on: each input file's name as shown and
+    the sha256 of its bytes (not its mtime), the paths discovery could not read, the ingest and
+    dedup parameters and the source code of pipeline.ingest. Input order does not matter."""
+    h = hashlib.sha256()
+    for shown, path in sorted(files, key=lambda f: f[0]):
+        f = hashlib.sha256()
+        try:
+            with open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    f.update(block)
+            content = f.hexdigest()
+        except OSError as exc:  # the reader will quarantine it; its reason is part of the key
+            content = f"unreadable:{exc.errno}"
+        h.update(f"{shown}\0{content}\n".encode("utf-8", "surrogateescape"))
+    h.update(repr(sorted(repr(p) for p in problems)).encode("utf-8", "surrogateescape"))
+    h.update(digest(settings, source_digest("pipeline.ingest", "pipeline.schemas")).encode())
+    return h.hexdigest()[:32]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard link (outputs are only ever replaced by rename, never changed in place), else copy."""
+    import shutil
+
+    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+class IngestCache:
+    """The ingest tables of the last input set, kept in ``root/ingest-KEY/`` so that a run over
+    unchanged inputs (a re-run, or a run resumed after ``kill -9``) does not read them again."""
+
+    def __init__(self, root: Path, key: str) -> None:
+        self.root = Path(root)
+        self.key = key
+        self.folder = self.root / f"ingest-{key}"
+
+    def get(self, dest: Path, files: Sequence[str]) -> dict | None:
+        """Place the cached tables in ``dest``; their counts and timings, or None if not cached."""
+        import json
+
+        if not (self.folder / INGEST_COUNTS).is_file():
+            return None
+        try:
+            entry = json.loads((self.folder / INGEST_COUNTS).read_text(encoding="utf-8"))
+            # a table changed in place (by hand, or through a hard link) is not reused
+            if any(_sha256(self.folder / name) != entry["sha256"][name] for name in files):
+                return None
+            for name in files:
+                _link_or_copy(self.folder / name, Path(dest) / name)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # unreadable entry: ingest again (and replace it)
+        return entry
+
+    def put(self, src: Path, files: Sequence[str], entry: dict) -> None:
+        """Keep ``src``'s tables and ``entry`` (counts, timings); drop older ingest entries.
+        A cache that cannot be written only costs time, so errors are ignored."""
+        import json
+        import shutil
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(self.folder)
+            for name in files:
+                _link_or_copy(Path(src) / name, self.folder / name)
+            entry = {**entry, "sha256": {name: _sha256(self.folder / name) for name in files}}
+            atomic_write(self.folder / INGEST_COUNTS,
+                         lambda tmp: tmp.write_text(json.dumps(entry, sort_keys=True), encoding="utf-8"))
+        except OSError:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            return
+        for old in self.root.glob("ingest-*"):
+            if old != self.folder and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)

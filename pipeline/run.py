@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from pipeline import __version__
 from pipeline.batches import Versions, dist_version, model_versions
+from pipeline.cache import IngestCache, cache_root, ingest_key
 from pipeline.config import Params
 from pipeline.ingest.build import build_articles
 from pipeline.ingest.discover import Discovery, InputError, discover
@@ -141,6 +142,40 @@ def _classifier_info(params: Params, versions: Versions | None) -> dict[str, Any
             "trust": trust(params.classify.model_dir, params.classify.model_sha256),
             "training_data_sha256": meta.get("training_data_sha256"),
             "chosen": {t: meta.get("cv", {}).get(t, {}).get("chosen") for t in ("topic", "stance")}}
+
+
+def _ingest(discovery: Discovery, params: Params, out: Path, dest: Path, workers: int, progress: bool,
+            timings: dict[str, float]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+    """articles.parquet and quarantine.parquet into ``dest``: from the ingest cache when the
+    inputs (by content), the ingest / dedup parameters and the ingest code are unchanged,
+    else read, de-duplicated and written (streamed: records are spilled by article id,
+    de-duplicated bucket by bucket and written in row groups, pipeline/ingest/build.py)."""
+    files = (ARTICLES.file, QUARANTINE.file)
+    t = time.perf_counter()
+    cache = None
+    if params.run.cache:
+        key = ingest_key(discovery.files, [q.as_row() for q in discovery.problems], (params.ingest, params.dedup))
+        cache = IngestCache(cache_root(out, params.run.cache_dir), key)
+        hit = cache.get(dest, files)
+        if hit is not None:
+            timings["ingest_reused"] = round(time.perf_counter() - t, 4)
+            tables = {ARTICLES.name: {"file": ARTICLES.file, "rows": hit["counts"]["ingested"]},
+                      QUARANTINE.name: {"file": QUARANTINE.file, "rows": hit["counts"]["quarantined"]}}
+            return _ingest_counts(discovery, hit["counts"]), tables, {"reused": True, "key": key}
+    try:
+        quarantined, ingest_counts, ingest_timings = build_articles(
+            read_files(discovery.files, params, workers, progress), discovery.problems, params, dest)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out / ARTICLES.file}: {exc.strerror or exc}") from exc
+    timings.update(ingest_timings)
+    t = time.perf_counter()
+    tables = _write_tables(dest, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
+    tables[ARTICLES.name] = {"file": ARTICLES.file, "rows": ingest_counts["ingested"]}
+    timings["write"] = round(time.perf_counter() - t + ingest_timings["write_articles"], 4)
+    if cache is not None:
+        cache.put(dest, files, {"counts": ingest_counts})
+    return (_ingest_counts(discovery, ingest_counts), tables,
+            {"reused": False, "key": cache.key if cache is not None else None})
 
 
 def _engine_factory(params: Params, workers: int, engine: str, scheduler: str | None):
@@ -264,19 +299,7 @@ def run(
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
     with _publishing(out) as dest:
-        # Streamed: records are spilled by article id, de-duplicated bucket by bucket and
-        # written in row groups (pipeline/ingest/build.py); the corpus is never held here.
-        try:
-            quarantined, ingest_counts, ingest_timings = build_articles(
-                read_files(discovery.files, params, workers, progress), discovery.problems, params, dest)
-        except OSError as exc:
-            raise OutputError(f"cannot write {out / ARTICLES.file}: {exc.strerror or exc}") from exc
-        timings.update(ingest_timings)
-        t = time.perf_counter()
-        tables = _write_tables(dest, (QUARANTINE, QUARANTINE.from_rows(q.as_row() for q in quarantined)))
-        tables[ARTICLES.name] = {"file": ARTICLES.file, "rows": ingest_counts["ingested"]}
-        timings["write"] = round(time.perf_counter() - t + ingest_timings["write_articles"], 4)
-        counts = _ingest_counts(discovery, ingest_counts)
+        counts, tables, ingest_info = _ingest(discovery, params, out, dest, workers, progress, timings)
         engine_info: dict[str, Any] = {}
         cache_info: dict[str, Any] = {}
         if versions is not None:
@@ -301,6 +324,7 @@ def run(
                 "first": [shown for shown, _ in discovery.files[:1000]],
             },
             "counts": counts,
+            "ingest": ingest_info,
             "stages": list(stages),
             "tables": tables,
             "params_file": params_file,

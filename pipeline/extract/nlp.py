@@ -107,7 +107,21 @@ def parse_texts(texts: Iterable[str], model: str | Language, *, batch_size: int 
     pieces: list[str] = []
 
     def flush() -> Iterator[Doc]:
-        docs = list(nlp.pipe(pieces, batch_size=batch_size))
+        # spaCy's parser needs temporary memory in proportion to the characters of a batch
+        # (about 3 MB per 1,000 with the small model), so a batch holds at most
+        # max_chunk_chars characters (or one piece): a long article costs the memory of
+        # one piece, not of all its pieces at once. Results do not depend on batching.
+        docs: list[Doc] = []
+        group: list[str] = []
+        size = 0
+        for piece in pieces:
+            if group and size + len(piece) > max_chunk_chars:
+                docs.extend(nlp.pipe(group, batch_size=len(group)))
+                group, size = [], 0
+            group.append(piece)
+            size += len(piece)
+        if group:
+            docs.extend(nlp.pipe(group, batch_size=len(group)))
         k = 0
         for _, n in pending:
             part = docs[k:k + n]

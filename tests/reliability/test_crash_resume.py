@@ -126,8 +126,10 @@ def test_kill_at_a_crash_point_then_rerun_gives_the_same_tables(tmp_path, params
     again = _run(out, params, workers)
     assert again.returncode == 0, again.stderr
     _assert_same_tables(reference, out)
-    cache = _manifest(out)["cache"]
-    # only what the killed run left unfinished is redone
+    manifest = _manifest(out)
+    cache = manifest["cache"]
+    # only what the killed run left unfinished is redone: ingest is reused once it had finished
+    assert manifest["ingest"]["reused"] is not name.startswith(("ingest.", "table.articles"))
     assert cache["parsed"] == N_ARTICLES - parsed_before
     assert cache["classified"] == N_ARTICLES - classified_before
     assert cache["unreadable_parts"] == []
@@ -155,8 +157,8 @@ def test_kill_during_a_rerun_leaves_the_earlier_tables_untouched(tmp_path, param
     again = _run(out, params, 1, inputs=(corpus,))
     assert again.returncode == 0, again.stderr
     cache = _manifest(out)["cache"]
-    # the killed run had cached the new article's results before it died: nothing is redone
-    assert cache["parsed"] == cache["classified"] == 0
+    # the killed run had ingested and cached the new article's results before it died
+    assert cache["parsed"] == cache["classified"] == 0 and _manifest(out)["ingest"]["reused"]
     fresh = tmp_path / "fresh"
     assert _run(fresh, params, 1, inputs=(corpus,)).returncode == 0
     _assert_same_tables(fresh, out)

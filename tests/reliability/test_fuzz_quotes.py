@@ -27,8 +27,8 @@ pieces = st.one_of(
 texts = st.lists(pieces, max_size=60).map("".join)
 
 
-def _check(text: str) -> None:
-    doc = parse_one(text, NLP)
+def _check(text: str, max_chunk_chars: int = 100_000) -> None:
+    doc = parse_one(text, NLP, max_chunk_chars=max_chunk_chars)
     assert doc.text == text
     ents, quotes = article_rows(doc, "a1", MODEL, "v")
     n = len(text)
@@ -53,6 +53,18 @@ def _check(text: str) -> None:
 @given(text=texts)
 def test_extraction_never_raises_and_spans_point_at_their_text(text):
     _check(text)
+
+
+long_lines = st.tuples(texts, st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"),
+                                      min_size=2000, max_size=6000), texts).map("".join)
+
+
+@settings(SETTINGS, max_examples=max(5, SETTINGS.max_examples // 6))
+@given(text=long_lines, max_chunk_chars=st.integers(min_value=50, max_value=3000))
+def test_very_long_lines_parsed_in_pieces_keep_every_span_in_place(text, max_chunk_chars):
+    """One line of thousands of characters, parsed in pieces (nlp.max_chunk_chars, here tiny so
+    the cuts fall anywhere, even inside a quote): offsets still point into the whole text."""
+    _check(text, max_chunk_chars)
 
 
 def test_one_giant_paragraph_of_marks():

@@ -38,6 +38,21 @@ def test_random_bytes_never_raise(tmp_path_factory, data, suffix):
 
 
 @SETTINGS
+@given(head=st.binary(max_size=200), tail=st.binary(max_size=200))
+def test_random_bytes_inside_front_matter_are_quarantined_or_read(tmp_path_factory, head, tail):
+    """Random bytes between front-matter fences and after them: a clear quarantine reason or
+    an article, never an exception."""
+    path = tmp_path_factory.mktemp("fuzz") / "r.md"
+    path.write_bytes(b"---\ntitle: " + head + b"\n---\n" + tail)
+    res = read_file(str(path), path, P)
+    assert res.inputs >= 1
+    for q in res.quarantined:
+        assert q.reason != "reader_error" and q.reason and q.detail is not None
+    for art in res.articles:
+        assert art["text"] and art["article_id"]
+
+
+@SETTINGS
 @given(text=yaml_ish)
 def test_random_front_matter_never_raises(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("fuzz") / "r.md"
