@@ -94,10 +94,8 @@ POINTS = [
     ("batch.classified:4", 1),        # classifying the fourth batch (three in the cache)
     ("batch.classified:2", 2),        # two workers, each on its second batch
     ("table.entities:1", 1),          # writing entities.parquet (everything cached)
-    ("table.predictions:1", 1),       # writing predictions.parquet
     ("write.topic_terms.parquet:1", 1),  # the subtopic cache entry written, not yet renamed
     ("write.topic_terms.parquet:2", 1),  # topic_terms.parquet written, not yet renamed into place
-    ("write.actors.parquet:1", 1),    # the actor table
     ("manifest:1", 1),                # every table written, the manifest not
     ("commit:3", 1),                  # publishing: three tables renamed into place, the rest not
 ]
@@ -136,18 +134,27 @@ def test_kill_at_a_crash_point_then_rerun_gives_the_same_tables(tmp_path, params
     _assert_clean(out)
 
 
-@pytest.mark.parametrize("point", ["table.quotes:1", "write.actors.parquet:1", "manifest:1"])
-def test_kill_during_a_rerun_leaves_the_earlier_tables_untouched(tmp_path, params, reference, point):
-    """A run over an existing output folder killed before it publishes its tables leaves the
-    earlier run's tables, all of them, as they were: never new articles beside old quotes."""
-    out = tmp_path / "out"
-    shutil.copytree(reference, out)
-    corpus = tmp_path / "corpus"
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory, params) -> tuple[Path, Path]:
+    """The demo corpus plus one new article, and a from-scratch run over it."""
+    corpus = tmp_path_factory.mktemp("grown")
     shutil.copytree(SAMPLE, corpus / "sample")
     (corpus / "extra.txt").write_text(
         "Harbour city pauses its face scanners\n\nThe harbour city said on Monday it would pause its face "
         "scanners at the ferry terminal until the council writes rules for them.\n\n\"We want clear rules "
         "first,\" said Mayor Dana Holt.\n", encoding="utf-8")
+    fresh = tmp_path_factory.mktemp("grown-fresh") / "out"
+    assert _run(fresh, params, 1, inputs=(corpus,)).returncode == 0
+    return corpus, fresh
+
+
+@pytest.mark.parametrize("point", ["table.quotes:1", "write.actors.parquet:1"])
+def test_kill_during_a_rerun_leaves_the_earlier_tables_untouched(tmp_path, params, reference, grown, point):
+    """A run over an existing output folder killed before it publishes its tables leaves the
+    earlier run's tables, all of them, as they were: never new articles beside old quotes."""
+    corpus, fresh = grown
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
     killed = _run(out, params, 1, failpoint=point, inputs=(corpus,))
     assert killed.returncode == -signal.SIGKILL
     _assert_same_tables(reference, out)
@@ -159,8 +166,6 @@ def test_kill_during_a_rerun_leaves_the_earlier_tables_untouched(tmp_path, param
     cache = _manifest(out)["cache"]
     # the killed run had ingested and cached the new article's results before it died
     assert cache["parsed"] == cache["classified"] == 0 and _manifest(out)["ingest"]["reused"]
-    fresh = tmp_path / "fresh"
-    assert _run(fresh, params, 1, inputs=(corpus,)).returncode == 0
     _assert_same_tables(fresh, out)
     _assert_clean(out)
 
