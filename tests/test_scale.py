@@ -157,13 +157,6 @@ def test_dask_engine_on_a_loopback_cluster_writes_the_local_tables(corpus, fresh
     _same_tables(out, fresh)
 
 
-def test_dask_engine_with_no_address_starts_a_local_cluster(corpus, fresh, tmp_path):
-    out = tmp_path / "dask-local"
-    _run(out, corpus / "sample", args=("--engine", "dask", "--workers", "2", "--no-cache"))
-    assert _manifest(out)["engine"] == {"engine": "dask", "scheduler": "local cluster", "workers": 2}
-    _same_tables(out, fresh)
-
-
 def test_engine_usage_errors(corpus, tmp_path):
     res = _run(tmp_path / "o", corpus / "sample", args=("--scheduler", "tcp://127.0.0.1:1"), ok=False)
     assert res.returncode == 2 and "--scheduler needs --engine dask" in res.stderr

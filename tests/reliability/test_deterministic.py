@@ -1,9 +1,10 @@
 """Same inputs, params and models -> identical tables, whatever the number of workers, the batch
-sizes or the order in which the inputs are listed (only timings in the manifests differ). The
-Dask engine is compared with a local run in tests/test_scale.py."""
+sizes, the order in which the inputs are listed or the engine (only timings in the manifests
+differ). tests/test_scale.py also runs the Dask engine against a cluster given by address."""
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 import sys
@@ -52,3 +53,15 @@ def test_batch_sizes_do_not_change_any_table(tmp_path):
     for spec in TABLES.values():
         a, b = pq.read_table(big / spec.file), pq.read_table(small / spec.file)
         assert a.equals(b), f"{spec.file} differs between batch sizes"
+
+
+def test_the_dask_engine_writes_the_same_tables_as_a_local_run(tmp_path):
+    """``--engine dask`` with no address (a local cluster of two single-threaded workers)."""
+    local = _run(tmp_path / "local", SAMPLE, workers=1, args=("--no-cache",))
+    dask = _run(tmp_path / "dask", SAMPLE, workers=2, args=("--engine", "dask", "--no-cache"))
+    manifest = json.loads((dask / "run_manifest.json").read_text())
+    assert manifest["engine"] == {"engine": "dask", "scheduler": "local cluster", "workers": 2}
+    for spec in TABLES.values():
+        a, b = pq.read_table(local / spec.file), pq.read_table(dask / spec.file)
+        assert a.equals(b), f"{spec.file} differs between the local and the Dask engine"
+    assert (local / "actors.gexf").read_bytes() == (dask / "actors.gexf").read_bytes()
