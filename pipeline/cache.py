@@ -17,7 +17,9 @@ folder is always safe: it only costs recomputation).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -25,6 +27,7 @@ from typing import Iterable, Sequence
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.digests import sha256_file
 from pipeline.store import atomic_write, remove_stale_temp_files
 
 PART_GLOB = "part-*.parquet"
@@ -204,12 +207,8 @@ def ingest_key(files: Sequence[tuple[str, Path]], problems: Sequence[object], se
     dedup parameters and the source code of pipeline.ingest. Input order does not matter."""
     h = hashlib.sha256()
     for shown, path in sorted(files, key=lambda f: f[0]):
-        f = hashlib.sha256()
         try:
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    f.update(block)
-            content = f.hexdigest()
+            content = sha256_file(path)
         except OSError as exc:  # the reader will quarantine it; its reason is part of the key
             content = f"unreadable:{exc.errno}"
         h.update(f"{shown}\0{content}\n".encode("utf-8", "surrogateescape"))
@@ -218,18 +217,8 @@ def ingest_key(files: Sequence[tuple[str, Path]], problems: Sequence[object], se
     return h.hexdigest()[:32]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _link_or_copy(src: Path, dst: Path) -> None:
     """Hard link (outputs are only ever replaced by rename, never changed in place), else copy."""
-    import shutil
-
     tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
     try:
         os.link(src, tmp)
@@ -249,14 +238,12 @@ class IngestCache:
 
     def get(self, dest: Path, files: Sequence[str]) -> dict | None:
         """Place the cached tables in ``dest``; their counts and timings, or None if not cached."""
-        import json
-
         if not (self.folder / INGEST_COUNTS).is_file():
             return None
         try:
             entry = json.loads((self.folder / INGEST_COUNTS).read_text(encoding="utf-8"))
             # a table changed in place (by hand, or through a hard link) is not reused
-            if any(_sha256(self.folder / name) != entry["sha256"][name] for name in files):
+            if any(sha256_file(self.folder / name) != entry["sha256"][name] for name in files):
                 return None
             for name in files:
                 _link_or_copy(self.folder / name, Path(dest) / name)
@@ -267,15 +254,12 @@ class IngestCache:
     def put(self, src: Path, files: Sequence[str], entry: dict) -> None:
         """Keep ``src``'s tables and ``entry`` (counts, timings); drop older ingest entries.
         A cache that cannot be written only costs time, so errors are ignored."""
-        import json
-        import shutil
-
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             remove_stale_temp_files(self.folder)
             for name in files:
                 _link_or_copy(Path(src) / name, self.folder / name)
-            entry = {**entry, "sha256": {name: _sha256(self.folder / name) for name in files}}
+            entry = {**entry, "sha256": {name: sha256_file(self.folder / name) for name in files}}
             atomic_write(self.folder / INGEST_COUNTS,
                          lambda tmp: tmp.write_text(json.dumps(entry, sort_keys=True), encoding="utf-8"))
         except OSError:

@@ -120,18 +120,19 @@ def write_json(obj: Any, path: Path) -> Path:
 def remove_stale_temp_files(folder: Path) -> list[Path]:
     """Delete temporary files and ingest scratch folders left in ``folder`` by writers that
     were killed (their pid is gone)."""
+    def dead(pid: str) -> bool:
+        return pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+
     removed = []
     for tmp in Path(folder).glob(".*.tmp-*"):
-        pid = tmp.name.rsplit(".tmp-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if dead(tmp.name.rsplit(".tmp-", 1)[-1]):
             try:
                 tmp.unlink()
                 removed.append(tmp)
             except OSError:
                 pass
     for spill in Path(folder).glob(f"{SPILL_PREFIX}*"):
-        pid = spill.name[len(SPILL_PREFIX):].split("-", 1)[0]
-        if spill.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if spill.is_dir() and dead(spill.name[len(SPILL_PREFIX):].split("-", 1)[0]):
             shutil.rmtree(spill, ignore_errors=True)
             removed.append(spill)
     return removed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,19 @@ from pipeline.config import Params
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("FRSTANCE_SHARED", REPO.parent / "shared"))
 SAMPLE = REPO / "data" / "sample"
+
+
+def frstance_run(*args, timeout: int = 900) -> subprocess.CompletedProcess:
+    """``python -m pipeline ARGS`` from the repository root, output captured."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, timeout=timeout)
+
+
+def frstance_ok(*args) -> subprocess.CompletedProcess:
+    """The same, asserting exit 0 (stderr shown on failure)."""
+    res = frstance_run(*args)
+    assert res.returncode == 0, res.stderr
+    return res
 
 
 @pytest.fixture(scope="session")

@@ -6,24 +6,17 @@ tested in tests/reliability/test_safe_outputs.py; the browser fixture is in conf
 
 from __future__ import annotations
 
-import subprocess
-import sys
 
 import nbformat
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, SAMPLE, open_page as _open
+from conftest import REPO, SAMPLE, frstance_ok as frstance, open_page as _open
 from pipeline.actors import actors_table, network_gexf
 from pipeline.analysis import ResultsError, load_results, stance_over_time, wilson
 from pipeline.schemas import ACTORS, QUOTES
 
 pytestmark = pytest.mark.slow
-def frstance(*args):
-    res = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
-                         cwd=REPO, timeout=900)
-    assert res.returncode == 0, res.stderr
-    return res
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import REPO, SAMPLE
 from pipeline.classify import embed, model_store
+from pipeline.digests import sha256_file
 
 
 def test_shipped_model_is_pinned_and_loads():
@@ -24,7 +25,7 @@ def test_shipped_model_is_pinned_and_loads():
 
 
 def test_embedding_files_are_pinned():
-    assert embed.sha256_of(embed.TOKENIZER_FILE) == embed.TOKENIZER_SHA256
+    assert sha256_file(embed.TOKENIZER_FILE) == embed.TOKENIZER_SHA256
     v = embed.embed_texts(["Council bans police face recognition", "Council bans police face recognition", ""])
     assert v.shape == (3, embed.DIMENSION)
     assert (v[0] == v[1]).all()

@@ -14,13 +14,14 @@ vector does not depend on the batch it came in or the machine's core count.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from pipeline.digests import sha256_file
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIMENSION = 384
@@ -32,14 +33,6 @@ TOKENIZER_FILE = Path(__file__).resolve().parents[2] / "models" / "embedding" / 
 
 class EmbeddingError(RuntimeError):
     """The embedding model or its tokenizer is missing, or does not match its pinned sha256."""
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _model_file() -> Path:
@@ -54,7 +47,7 @@ def _model_file() -> Path:
 def _checked(path: Path, expected: str, what: str) -> Path:
     if not path.is_file():
         raise EmbeddingError(f"{what} not found at {path}")
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise EmbeddingError(f"{what} at {path} does not match its pinned sha256 "
                              f"(expected {expected[:12]}…, found {actual[:12]}…): refusing to use it")

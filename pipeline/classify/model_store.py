@@ -30,6 +30,8 @@ from typing import Any
 
 import joblib
 
+from pipeline.digests import sha256_file
+
 MODEL_FILE = "model.joblib"
 METADATA = "metadata.json"
 CARD = "MODEL_CARD.md"
@@ -68,14 +70,6 @@ def library_versions() -> dict[str, str | None]:
 
 def _minor(v: str | None) -> tuple[str, ...]:
     return tuple((v or "").split(".")[:2])
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save(bundle: dict[str, Any], folder: Path, metadata: dict[str, Any], card: str) -> str:

@@ -39,6 +39,7 @@ from pipeline.extract.attribution import (
     is_cue_candidate,
     keep_features,
 )
+from pipeline.digests import sha256_file
 from pipeline.extract.linear import LinearModel
 
 
@@ -322,14 +323,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from pipeline.extract import quote_model
 
@@ -370,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = replace(model, cue=prune(model.cue, args.min_weight), content=prune(model.content, args.min_weight),
                         keep=prune(model.keep, args.min_weight) if model.keep is not None else None)
     meta: dict[str, Any] = {
-        "trained_on": {"file": args.gold.name, "sha256": _file_sha256(args.gold), "documents": len(golds),
+        "trained_on": {"file": args.gold.name, "sha256": sha256_file(args.gold), "documents": len(golds),
                        "attributions": sum(len(g["attributions"]) for g in golds)},
         "spacy_model": args.model,
         "hyperparameters": {"C_cue": args.C_cue, "C_content": args.C_content, "C_keep": args.C_keep,

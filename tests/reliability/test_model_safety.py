@@ -11,13 +11,11 @@ import hashlib
 import json
 import pickle
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE
+from conftest import REPO, SAMPLE, frstance_run as _frstance
 from pipeline.classify import model_store
 
 SHIPPED = REPO / "models" / "stance"
@@ -40,11 +38,6 @@ def _evil_model(folder: Path, marker: Path, forge_metadata: bool) -> Path:
         meta["sha256"] = hashlib.sha256(blob).hexdigest()
         (folder / model_store.METADATA).write_text(json.dumps(meta))
     return folder
-
-
-def _frstance(*args):
-    return subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, timeout=900)
 
 
 def test_the_payload_really_runs_when_unpickled(tmp_path):

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, open_page as _open
+from conftest import frstance_ok as frstance, open_page as _open
 
 pytestmark = pytest.mark.slow
 # Ingest strips HTML tags, but entity-escaped markup decodes to literal "<script>" text, which
@@ -22,13 +20,6 @@ pytestmark = pytest.mark.slow
 HOSTILE = ['&lt;script&gt;window.__pwned = 1&lt;/script&gt;Council bans facial recognition',
            '&lt;img src=x onerror="window.__pwned = 2"&gt;Police face recognition moratorium',
            '=HYPERLINK("http://evil.test","click") facial recognition ban vote']
-
-
-def frstance(*args):
-    res = subprocess.run([sys.executable, "-m", "pipeline", *map(str, args)], capture_output=True, text=True,
-                         cwd=REPO, timeout=900)
-    assert res.returncode == 0, res.stderr
-    return res
 
 
 @pytest.fixture(scope="module")
