@@ -42,7 +42,7 @@ def main() -> None:
     params = Params()
     t0 = time.perf_counter()
     labels = T.load_labels([corpus / "labels.csv"], [str(corpus / "items.jsonl"), str(corpus / "records")], params)
-    frame = T.with_features(labels.split(["train", "dev"]))
+    frame = T.with_features(labels.split(["train", "dev"]), params.classify.lead_chars)
     print(f"features for {len(frame)} labelled items in {time.perf_counter() - t0:.0f} s")
     for task in args.tasks.split(","):
         rows = T.task_data(frame, task)

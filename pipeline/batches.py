@@ -81,7 +81,7 @@ def model_versions(params: Params) -> Versions:
     extract = digest("extract", params.nlp.model, dist_version(params.nlp.model), dist_version("spacy"),
                      params.nlp.max_chunk_chars, quote_version, source_digest("pipeline.extract"))
     classify = digest("classify", extract, meta["sha256"], MODEL_SHA256, TOKENIZER_SHA256,
-                      params.classify.top_features, dist_version("scikit-learn"), dist_version("onnxruntime"),
+                      params.classify.top_features, params.classify.lead_chars, dist_version("scikit-learn"), dist_version("onnxruntime"),
                       source_digest("pipeline.classify"))
     return Versions(quote_version, meta["sha256"][:12], meta, extract, classify)
 
@@ -189,7 +189,7 @@ def process_batch(job: Job) -> Done:
     ordered = both.take(pa.array([row_of[k] for k in job.extract_keys], type=pa.int64()))
     raw_quotes = flatten(ordered.column("quotes"), QUOTES.schema)
     predictions, quotes, t_cls = label_chunk(job.articles, raw_quotes, models.classifier,
-                                             job.params.classify.top_features)
+                                             job.params.classify)
     timings.update(t_cls)
     ids = job.articles.column("article_id").to_pylist()
     pred_struct = pa.StructArray.from_arrays([c.combine_chunks() for c in predictions.columns],

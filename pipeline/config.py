@@ -127,6 +127,9 @@ class ClassifyParams:
     bootstrap: int = 1000
     # How many n-gram terms `predictions.top_features` lists.
     top_features: int = 8
+    # The classifiers read the headline and the first this-many characters of the text (cut at a
+    # word boundary), as the labelled items are headline + excerpt (at most 535 characters).
+    lead_chars: int = 600
 
 
 @dataclass(frozen=True)
@@ -190,6 +193,7 @@ class Params:
         _check(cl.cv_folds >= 2, "classify.cv_folds must be >= 2")
         _check(cl.bootstrap >= 0, "classify.bootstrap must be >= 0")
         _check(cl.top_features >= 0, "classify.top_features must be >= 0")
+        _check(cl.lead_chars >= 100, "classify.lead_chars must be >= 100")
         _check(st.n_topics >= 1, "subtopics.n_topics must be >= 1")
         _check(st.top_terms >= 1, "subtopics.top_terms must be >= 1")
         _check(st.min_df >= 1, "subtopics.min_df must be >= 1")

@@ -115,3 +115,29 @@ def test_subtopics_stable_under_input_order():
     assert all(w <= 1.0 + 1e-6 for w in by_article.values())
     empty, no_terms = subtopic_tables(["a"], ["one"], p)
     assert empty.num_rows == 0 and no_terms.num_rows == 0
+
+
+def test_lead_keeps_short_text_and_cuts_long_text_at_a_word():
+    from pipeline.classify.features import lead
+
+    short = "Council bans police face surveillance."
+    assert lead(short, 100) == short
+    body = "word " * 200
+    cut = lead(body, 103)
+    assert len(cut) <= 103 and cut.endswith("word") and body.startswith(cut)
+    assert lead("x" * 500, 120) == "x" * 120                         # no space: a hard cut
+    assert lead("a" * 99 + " tail", 100) == "a" * 99                 # the space at the limit counts
+
+
+def test_classifiers_read_the_headline_and_lead(monkeypatch):
+    """A body past the lead changes neither the features nor what the embedding model is given."""
+    from pipeline.classify import features
+
+    seen = []
+    monkeypatch.setattr(features, "embed_texts",
+                        lambda texts: (seen.extend(texts), np.zeros((len(texts), features.DIMENSION)))[1])
+    opening = "The city council voted to prohibit police use of face surveillance. " * 3
+    a = features.feature_frame([opening + "Later paragraphs. " * 300], ["Title"], lead_chars=len(opening))
+    b = features.feature_frame([opening + "Other later text. " * 300], ["Title"], lead_chars=len(opening))
+    assert a["text"].tolist() == b["text"].tolist() == [opening.rstrip()]
+    assert max(len(t) for t in seen) <= len(opening)

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from pipeline.classify.explain import top_terms
-from pipeline.classify.features import feature_frame, quote_frame
+from pipeline.classify.features import LEAD_CHARS, feature_frame, quote_frame
 from pipeline.classify.labels import ON_TOPIC
 from pipeline.classify.model_store import Classifier
 from pipeline.schemas import PREDICTIONS, QUOTES, STANCE_LABELS
@@ -46,8 +46,8 @@ def predict_frame(clf: Classifier, frame, top_k: int = 0) -> dict[str, list]:
     return out
 
 
-def predictions_table(articles: pa.Table, clf: Classifier, top_k: int) -> pa.Table:
-    frame = feature_frame(articles.column("text").to_pylist(), articles.column("title").to_pylist())
+def predictions_table(articles: pa.Table, clf: Classifier, top_k: int, lead_chars: int = LEAD_CHARS) -> pa.Table:
+    frame = feature_frame(articles.column("text").to_pylist(), articles.column("title").to_pylist(), lead_chars)
     pred = predict_frame(clf, frame, top_k)
     n = articles.num_rows
     return PREDICTIONS.from_rows(
@@ -56,14 +56,15 @@ def predictions_table(articles: pa.Table, clf: Classifier, top_k: int) -> pa.Tab
     ) if n else PREDICTIONS.from_rows([])
 
 
-def quotes_with_stance(quotes: pa.Table, predictions: pa.Table, clf: Classifier) -> pa.Table:
+def quotes_with_stance(quotes: pa.Table, predictions: pa.Table, clf: Classifier,
+                       lead_chars: int = LEAD_CHARS) -> pa.Table:
     """quotes.parquet rows with stance and probabilities for quotes in on-topic articles."""
     rows = quotes.to_pylist()
     on_topic = {a for a, t in zip(predictions.column("article_id").to_pylist(),
                                   predictions.column("topic").to_pylist()) if t == ON_TOPIC}
     pick = [i for i, r in enumerate(rows) if r["article_id"] in on_topic]
     if pick:
-        frame = quote_frame([rows[i]["content"] for i in pick])
+        frame = quote_frame([rows[i]["content"] for i in pick], lead_chars)
         proba = clf.stance.predict_proba(frame)
         cols = _stance_columns(proba, clf.stance_classes)
         for j, i in enumerate(pick):

@@ -11,7 +11,7 @@ from pipeline.classify.labels import ON_TOPIC
 from pipeline.classify.model_store import Classifier
 from pipeline.classify.predict import predictions_table, quotes_with_stance
 from pipeline.classify.subtopics import subtopic_tables
-from pipeline.config import Params
+from pipeline.config import ClassifyParams, Params
 
 
 @dataclass
@@ -24,12 +24,13 @@ class ClassifyResult:
     timings: dict = field(default_factory=dict)
 
 
-def label_chunk(articles: pa.Table, quotes: pa.Table, clf: Classifier, top_k: int) -> tuple[pa.Table, pa.Table, dict]:
+def label_chunk(articles: pa.Table, quotes: pa.Table, clf: Classifier, params: ClassifyParams
+                ) -> tuple[pa.Table, pa.Table, dict]:
     """Per-article work (predictions, quote stance): any split of the articles gives the same rows."""
     t0 = time.perf_counter()
-    predictions = predictions_table(articles, clf, top_k)
+    predictions = predictions_table(articles, clf, params.top_features, params.lead_chars)
     t1 = time.perf_counter()
-    quotes = quotes_with_stance(quotes, predictions, clf)
+    quotes = quotes_with_stance(quotes, predictions, clf, params.lead_chars)
     t2 = time.perf_counter()
     return predictions, quotes, {"classify_articles": round(t1 - t0, 4), "classify_quotes": round(t2 - t1, 4)}
 
@@ -56,5 +57,5 @@ def corpus_tables(articles: pa.Table, predictions: pa.Table, quotes: pa.Table, p
 
 
 def classify_tables(articles: pa.Table, quotes: pa.Table, clf: Classifier, params: Params) -> ClassifyResult:
-    predictions, quotes, timings = label_chunk(articles, quotes, clf, params.classify.top_features)
+    predictions, quotes, timings = label_chunk(articles, quotes, clf, params.classify)
     return corpus_tables(articles, predictions, quotes, params, timings)

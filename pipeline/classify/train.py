@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from pipeline import __version__
 from pipeline.classify import embed, model_store
 from pipeline.classify.card import model_card
-from pipeline.classify.features import feature_frame, model_input
+from pipeline.classify.features import LEAD_CHARS, feature_frame, model_input
 from pipeline.classify.labels import ON_TOPIC, Labels, join_labels, read_label_files
 from pipeline.classify.metrics import evaluate
 from pipeline.classify.recipes import DESCRIPTIONS, RECIPES, calibrated
@@ -144,8 +144,8 @@ def _as_classifier(bundle: dict[str, Any], version: str = "unsaved") -> model_st
                                   tuple(bundle["stance_classes"]), version, {})
 
 
-def with_features(frame: pd.DataFrame) -> pd.DataFrame:
-    feats = feature_frame(frame["text"].tolist(), frame["title"].tolist())
+def with_features(frame: pd.DataFrame, lead_chars: int = LEAD_CHARS) -> pd.DataFrame:
+    feats = feature_frame(frame["text"].tolist(), frame["title"].tolist(), lead_chars)
     meta = frame.drop(columns=["text", "title"]).reset_index(drop=True)
     return pd.concat([meta, feats], axis=1)
 
@@ -189,7 +189,8 @@ def train(label_files: Sequence[str], inputs: Sequence[str], model_dir: Path, pa
     splits, select_splits = sorted(set(splits)), sorted(set(select_splits))
     labels = load_labels(label_files, inputs, params)
     present = ", ".join(labels.counts["by_split"]) or "none"
-    frame = with_features(labels.split(set(splits) | set(select_splits) | ({eval_split} - {None})))
+    frame = with_features(labels.split(set(splits) | set(select_splits) | ({eval_split} - {None})),
+                          params.classify.lead_chars)
     train_frame = frame[frame["split"].isin(splits)].reset_index(drop=True)
     select_frame = frame[frame["split"].isin(select_splits)].reset_index(drop=True)
     for name, rows, which in (("training", train_frame, splits), ("selection", select_frame, select_splits)):
@@ -262,7 +263,7 @@ def evaluate_model(label_files: Sequence[str], inputs: Sequence[str], model_dir:
     rows = labels.split([split])
     if rows.empty:
         raise TrainError(f"no labelled item in split {split!r}")
-    metrics = measure(clf, with_features(rows), params)
+    metrics = measure(clf, with_features(rows, params.classify.lead_chars), params)
     return {"split": split, "model_version": clf.version, "model_dir": str(model_dir or "models/stance"),
             "training_data_sha256": clf.metadata.get("training_data_sha256"),
             "label_join": {k: v for k, v in labels.counts.items() if k != "unmatched_examples"},
