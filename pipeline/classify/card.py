@@ -53,15 +53,19 @@ def model_card(meta: dict[str, Any]) -> str:
         "",
         "## Model",
         f"Two scikit-learn models chosen by grouped {cv['topic']['folds']}-fold cross-validation "
-        f"(folds grouped by story `group`) on split(s) {', '.join(meta['trained_on_splits'])} only:",
+        f"(folds grouped by story `group`) over split(s) "
+        f"{', '.join(meta.get('selected_on_splits') or meta['trained_on_splits'])}, then fitted on "
+        f"split(s) {', '.join(meta['trained_on_splits'])} only:",
         "",
         f"- topic: **{cv['topic']['chosen']}** ({meta['recipes'][cv['topic']['chosen']]})",
         f"- stance: **{cv['stance']['chosen']}** ({meta['recipes'][cv['stance']['chosen']]})",
         "",
         f"Probabilities: {meta['calibration']}. Embeddings: {meta['embedding_model']['id']} "
-        "(ONNX, int8, run with onnxruntime; no torch).",
+        "(ONNX, int8, run with onnxruntime; no torch). The models read the headline and the first "
+        f"{(meta.get('params') or {}).get('classify', {}).get('lead_chars', 600)} characters of the text "
+        "(the lead, cut at a word), as the labelled items are headline plus excerpt.",
         "",
-        "Recipes compared (grouped CV on the training split, macro-F1):",
+        f"Recipes compared (grouped CV over {', '.join(cv['stance']['splits'])}, macro-F1):",
         "",
         "| recipe | topic | stance |",
         "|---|---|---|",

@@ -38,7 +38,7 @@ CARD = "MODEL_CARD.md"
 FORMAT = "frstance-classifier/1"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "stance"
 #: sha256 of the shipped models/stance/model.joblib (a test keeps it equal to metadata.json).
-SHIPPED_SHA256 = "adeb29c1af6ef5b2c1a1aaad8bd964229b03324baf7328bd9bb01c20ee4075ae"
+SHIPPED_SHA256 = "8022cee3f976579787c5e01f3f6c06b80ea39c9b71c8a47162ad9a4d5661660a"
 VERSIONED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
 
 

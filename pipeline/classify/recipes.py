@@ -74,12 +74,18 @@ def ensemble(seed: int) -> VotingClassifier:
                             voting="soft")
 
 
+def ensemble_emb2(seed: int) -> VotingClassifier:
+    return VotingClassifier([("ngrams", headline_lr(seed)), ("embedding", embedding_svm(seed))],
+                            voting="soft", weights=[1, 2])
+
+
 RECIPES: dict[str, Callable[[int], object]] = {
     "ngram_lr": ngram_lr,
     "ngram_svm": ngram_svm,
     "headline_lr": headline_lr,
     "embedding_svm": embedding_svm,
     "ensemble": ensemble,
+    "ensemble_emb2": ensemble_emb2,
 }
 
 DESCRIPTIONS = {
@@ -88,6 +94,7 @@ DESCRIPTIONS = {
     "headline_lr": "logistic regression on word and character n-grams plus the headline's word n-grams",
     "embedding_svm": "RBF SVM on MiniLM sentence embeddings of the text and of the headline",
     "ensemble": "soft vote of headline_lr and embedding_svm",
+    "ensemble_emb2": "soft vote of headline_lr and embedding_svm, the embeddings weighted twice",
 }
 
 
