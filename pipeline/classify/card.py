@@ -37,6 +37,14 @@ def _task_table(ev: dict) -> list[str]:
     return lines
 
 
+def _lead_sentence(meta: dict[str, Any]) -> str:
+    chars = ((meta.get("params") or {}).get("classify") or {}).get("lead_chars")
+    if chars is None:  # a model trained before classify.lead_chars existed read the whole text
+        return ""
+    return (f" The models read the headline and the first {chars} characters of the text (the lead, "
+            "cut at a word), as the labelled items are headline plus excerpt.")
+
+
 def model_card(meta: dict[str, Any]) -> str:
     cv = meta["cv"]
     counts = meta["label_counts"]
@@ -61,9 +69,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- stance: **{cv['stance']['chosen']}** ({meta['recipes'][cv['stance']['chosen']]})",
         "",
         f"Probabilities: {meta['calibration']}. Embeddings: {meta['embedding_model']['id']} "
-        "(ONNX, int8, run with onnxruntime; no torch). The models read the headline and the first "
-        f"{(meta.get('params') or {}).get('classify', {}).get('lead_chars', 600)} characters of the text "
-        "(the lead, cut at a word), as the labelled items are headline plus excerpt.",
+        "(ONNX, int8, run with onnxruntime; no torch)." + _lead_sentence(meta),
         "",
         f"Recipes compared (grouped CV over {', '.join(cv['stance']['splits'])}, macro-F1):",
         "",

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.classify.embed import DIMENSION, embed_texts
+from pipeline.config import ClassifyParams
 
 TEXT_EMB = tuple(f"e{i}" for i in range(DIMENSION))
 TITLE_EMB = tuple(f"t{i}" for i in range(DIMENSION))
 EMBEDDING_COLUMNS = list(TEXT_EMB + TITLE_EMB)
-#: Default lead length (classify.lead_chars): longer than every labelled excerpt.
-LEAD_CHARS = 600
+#: Default lead length: classify.lead_chars's default (pipeline/config.py is the one place for it).
+LEAD_CHARS = ClassifyParams.lead_chars
 
 
 def lead(text: str, chars: int = LEAD_CHARS) -> str:
