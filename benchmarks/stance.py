@@ -4,7 +4,8 @@ Prints, for each recipe given (default: the classical ngram_lr baseline and the 
 ensemble), out-of-fold macro-F1 and expected calibration error over train + dev: outer folds
 grouped by story, and inside each outer fold the same calibration `frstance train` does
 (temperature scaling on inner grouped folds). The dev part of those out-of-fold predictions
-is shown apart, since dev is clustered. Then the shipped model's own dev figures.
+is shown apart, since dev is clustered. For a soft vote, accuracy against mean confidence
+where its members agree and where they disagree. Then the shipped model's own dev figures.
 
     python benchmarks/stance.py [--recipes ngram_lr,ensemble] [--folds 5]
 
@@ -31,6 +32,16 @@ from pipeline.config import Params  # noqa: E402
 from sklearn.metrics import f1_score  # noqa: E402
 
 
+def _components_disagree(model, X) -> np.ndarray:
+    """For a calibrated soft vote: whether its members' top classes differ, per row."""
+    inner = model.calibrated_classifiers_[0].estimator
+    members = getattr(inner, "estimators_", None)
+    if not members or len(members) < 2:
+        return np.zeros(len(X), bool)
+    tops = np.stack([m.predict_proba(X).argmax(axis=1) for m in members])
+    return (tops != tops[0]).any(axis=0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipes", default="ngram_lr,ensemble")
@@ -52,7 +63,7 @@ def main() -> None:
         outer = T.grouped_splits(y, groups, args.folds, params.classify.seed)
         for recipe in args.recipes.split(","):
             t = time.perf_counter()
-            proba, classes = None, None
+            proba, classes, disagree = None, None, np.zeros(len(y), bool)
             for tr, te in outer:
                 inner = T.grouped_splits(y[tr], groups[tr], args.folds, params.classify.seed)
                 model = calibrated(recipe, params.classify.seed, inner).fit(X.iloc[tr], y[tr])
@@ -60,6 +71,7 @@ def main() -> None:
                 if proba is None:
                     proba, classes = np.zeros((len(y), p.shape[1])), np.asarray(model.classes_)
                 proba[te] = p
+                disagree[te] = _components_disagree(model, X.iloc[te])
             pred = classes[proba.argmax(axis=1)]
             parts = []
             for name, m in (("train+dev", np.ones(len(y), bool)), ("train part", ~dev), ("dev part", dev)):
@@ -69,6 +81,13 @@ def main() -> None:
                       if task == "topic" else "")
                 parts.append(f"{name} macro-F1 {f1:.3f}{fr} ECE {ece:.3f} (n={m.sum()})")
             print(f"{task:6s} {recipe:14s} " + "; ".join(parts) + f"  [{time.perf_counter() - t:.0f} s]")
+            if disagree.any():  # a soft vote: is it calibrated where its members disagree?
+                for name, m in (("train part", ~dev), ("dev part", dev)):
+                    for what, w in (("members agree", m & ~disagree), ("members disagree", m & disagree)):
+                        if w.any():
+                            ok = pred[w] == y[w]
+                            print(f"{'':22s}{name}, {what}: n={w.sum()}, accuracy {ok.mean():.3f}, "
+                                  f"mean confidence {proba[w].max(axis=1).mean():.3f}")
     ev = model_store.read_metadata().get("evaluation") or {}
     if ev:
         s, tp = ev["stance"], ev["topic"]

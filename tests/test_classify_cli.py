@@ -77,6 +77,9 @@ def test_train_writes_model_metadata_and_card(work):
     for heading in ("## Intended use", "## Data", "## Metrics", "## Limitations and known failure cases"):
         assert heading in card
     assert f"{ev['stance']['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]" in card
+    big = ev["stance"]["largest_group"]  # the card says how much of dev is one story, measured
+    assert f"holds {big['n']} of its {ev['stance']['n']} on-topic items" in card
+    assert f"other {ev['stance']['without_largest_group']['n']} items" in card
     assert "grouped 3-fold CV" in work["train_log"]
 
 

@@ -82,6 +82,22 @@ def test_ece_and_bootstrap():
     assert again == m["ci95"]  # seeded
 
 
+def test_largest_story_reported_apart():
+    classes = ["a", "b"]
+    # Story "big" (6 items, all "a") is predicted right at 0.6; the two small stories are
+    # right at 0.9 except one miss.
+    y = np.array(["a"] * 6 + ["a", "b", "b", "a"], dtype=object)
+    p = np.array([[0.6, 0.4]] * 6 + [[0.9, 0.1], [0.1, 0.9], [0.1, 0.9], [0.1, 0.9]])
+    groups = ["big"] * 6 + ["s1", "s1", "s2", "s2"]
+    m = evaluate(y, p, classes, groups, n_boot=0)
+    big, rest = m["largest_group"], m["without_largest_group"]
+    assert big == {"group": "big", "n": 6, "share": 0.6, "labels": {"a": 6}, "accuracy": 1.0,
+                   "mean_confidence": pytest.approx(0.6)}
+    assert rest["n"] == 4 and rest["accuracy"] == pytest.approx(0.75)
+    assert rest["ece"] == pytest.approx(0.15)  # 0.9 confident, right 3 times in 4
+    assert "largest_group" not in evaluate(y, p, classes, ["one"] * 10, n_boot=0)
+
+
 def test_uncertainty_and_diverse_pick():
     import pandas as pd
 

@@ -45,9 +45,27 @@ def _lead_sentence(meta: dict[str, Any]) -> str:
             "cut at a word), as the labelled items are headline plus excerpt.")
 
 
+def _cluster_lines(ev: dict | None) -> list[str]:
+    """How much of the evaluated split's stance figures is one story (measured, from metadata)."""
+    m = (ev or {}).get("stance") or {}
+    big, rest = m.get("largest_group"), m.get("without_largest_group")
+    if not big or not rest:
+        return ["- Evaluation splits that are clustered by story swing with a few stories; "
+                "cross-validation grouped by story is the steadier guide."]
+    labels = ", ".join(f"{k} {v}" for k, v in big["labels"].items())
+    return [
+        f"- The {ev['split']} split is clustered: its largest story ({big['group']}) holds {big['n']} of its "
+        f"{m['n']} on-topic items ({labels}). On that story the stance model is right {big['accuracy']:.1%} "
+        f"of the time with a mean confidence of {big['mean_confidence']:.2f}; on the other {rest['n']} items "
+        f"macro-F1 is {rest['macro_f1']:.3f}, accuracy {rest['accuracy']:.3f}, ECE {rest['ece']:.3f}. "
+        f"So the split's figures swing with a few stories (see the intervals); cross-validation grouped "
+        f"by story is the steadier guide."]
+
+
 def model_card(meta: dict[str, Any]) -> str:
     cv = meta["cv"]
     counts = meta["label_counts"]
+    ev = meta.get("evaluation")
     lines = [
         "# Model card: frstance topic and stance classifiers",
         "",
@@ -87,7 +105,6 @@ def model_card(meta: dict[str, Any]) -> str:
         lines.append(f"| {split} | {c['items']} | {c['groups']} | "
                      + ", ".join(f"{k} {v}" for k, v in c["topic"].items()) + " | "
                      + ", ".join(f"{k} {v}" for k, v in c["stance"].items()) + " |")
-    ev = meta.get("evaluation")
     lines += ["", "## Metrics"]
     if ev:
         lines += [f"On split **{ev['split']}** (not trained on), with 95% intervals from a bootstrap over "
@@ -98,16 +115,14 @@ def model_card(meta: dict[str, Any]) -> str:
     lines += [
         "",
         "## Limitations and known failure cases",
-        "- Trained on short aggregator items (headline plus a ~300-character excerpt); long bodies are "
-        "read whole but the model has seen few of them.",
-        "- The dev split is clustered: one story holds most of its ban items, so dev figures swing with "
-        "a few stories (see the intervals); cross-validation grouped by story is the steadier guide.",
+        "- Trained on short aggregator items (headline plus an excerpt of at most a few hundred "
+        "characters); on a long article it reads the headline and the lead only.",
+        *_cluster_lines(ev),
         "- Hard cases the guidelines settle by convention are where it errs most: lawsuits and fines "
         "(oversight) against exposés of misuse (ban); deployment news that quotes critics (neutral) "
-        "against items that take the critics' side (ban); bans that are loosened or amended.",
-        "- A company halting its own use (a social network shutting down its face recognition) is `ban` "
-        "by the guidelines, but reads like product news: the model often says `neutral` (16 of 57 such "
-        "dev items).",
+        "against items that take the critics' side (ban); bans that are loosened or amended; a company "
+        "halting its own use of face recognition, which the guidelines call `ban` but reads like "
+        "product news.",
         "- Quote-level stance applies an article-level model to a quotation's words: read it as a lean, "
         "not a coded position.",
         "- English only. Face recognition of animals, face detection in photo apps and other biometrics "

@@ -80,6 +80,27 @@ def evaluate(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], g
         "confusion_matrix": {"labels": classes,
                              "rows_true_cols_pred": confusion_matrix(y_true, y_pred, labels=classes).tolist()},
         "calibration_bins": reliability_bins(proba, y_true, classes),
+        **largest_group(y_true, y_pred, proba, classes, groups, positive),
+    }
+
+
+def largest_group(y_true, y_pred, proba, classes, groups, positive) -> dict:
+    """The split's largest story on its own, and the figures without it: a clustered split's
+    metrics can be mostly one story's, and this says how much."""
+    groups = np.asarray(groups, dtype=object)
+    if len(set(groups)) < 2:
+        return {}
+    names, counts = np.unique(groups, return_counts=True)
+    top = names[np.argmax(counts)]  # np.unique sorts, so ties go to the first name
+    m = groups == top
+    conf = proba[m].max(axis=1)
+    return {
+        "largest_group": {"group": str(top), "n": int(m.sum()), "share": float(m.mean()),
+                          "labels": {str(k): int(v) for k, v in zip(*np.unique(y_true[m], return_counts=True))},
+                          "accuracy": float(np.mean(y_true[m] == y_pred[m])),
+                          "mean_confidence": float(conf.mean())},
+        "without_largest_group": {"n": int((~m).sum()),
+                                  **_point(y_true[~m], y_pred[~m], proba[~m], classes, positive)},
     }
 
 
