@@ -46,6 +46,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` then rename ``tmp`` over ``path``; on any failure remove ``tmp``."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)  # an --out FILE in a folder not made yet
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:

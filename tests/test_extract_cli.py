@@ -29,7 +29,7 @@ def test_extract_quotes_writes_the_scorer_format_for_every_document(tmp_path):
     texts = [p.read_text(encoding="utf-8") for p in sorted((SAMPLE / "plaintext").glob("*.txt"))]
     rows = [{"doc_id": f"d{i}", "text": t} for i, t in enumerate(texts)] + [{"doc_id": "empty", "text": ""}]
     inp = _write_jsonl(tmp_path / "in.jsonl", rows)
-    out = tmp_path / "pred.jsonl"
+    out = tmp_path / "not-made-yet" / "pred.jsonl"  # --out's folder is created
     proc = frstance("extract-quotes", "--jsonl", str(inp), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     preds = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
