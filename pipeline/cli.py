@@ -244,7 +244,7 @@ def _load_params(path: str | None):
 def _extract_quotes(args: argparse.Namespace) -> int:
     from pipeline.extract import quote_model
     from pipeline.extract.evaljsonl import JsonlInputError, extract_jsonl
-    from pipeline.extract.nlp import NlpError
+    from pipeline.extract.errors import NlpError
 
     _, params = _load_params(args.params)
     model_dir = args.model_dir or params.quotes.model_dir
@@ -263,7 +263,7 @@ def _extract_quotes(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from pipeline.classify.embed import EmbeddingError
     from pipeline.classify.model_store import ModelError as StanceModelError
-    from pipeline.extract.nlp import NlpError
+    from pipeline.extract.errors import NlpError
     from pipeline.extract.quote_model import ModelError
     from pipeline.batches import WorkerMismatch
     from pipeline.engine import EngineError
@@ -312,7 +312,7 @@ def _extract_summary(c: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     from pipeline.classify.embed import EmbeddingError
     from pipeline.classify.model_store import ModelError as StanceModelError
-    from pipeline.extract.nlp import NlpError
+    from pipeline.extract.errors import NlpError
     from pipeline.batches import WorkerMismatch
     from pipeline.engine import EngineError
     from pipeline.extract.quote_model import ModelError

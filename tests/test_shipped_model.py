@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -30,6 +31,32 @@ def test_embedding_files_are_pinned():
     assert v.shape == (3, embed.DIMENSION)
     assert (v[0] == v[1]).all()
     assert abs(float((v[0] ** 2).sum()) - 1.0) < 1e-5
+    # the dynamic-int8 build here gives the vectors the shipped stance model was trained on
+    assert embed.get_embedder().reference_cosine >= embed.REFERENCE_MIN_COSINE
+
+
+def test_int8_embedding_model_is_built_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRSTANCE_MODEL_CACHE", str(tmp_path / "cache"))
+    built = embed.dynamic_model_file()
+    assert built.parent == tmp_path / "cache" / "embedding" and built.is_file()
+    stamp = built.stat().st_mtime_ns
+    assert embed.dynamic_model_file() == built and built.stat().st_mtime_ns == stamp  # reused, not rebuilt
+    assert sha256_file(built) == sha256_file(embed.get_embedder().path)  # the same build as everywhere
+    assert not [p for p in built.parent.iterdir() if p != built]  # no temporary files left behind
+    built.write_bytes(b"truncated")  # a damaged cached build is rebuilt, not used
+    again = embed.Embedder()
+    assert again.path == built and again.reference_cosine >= embed.REFERENCE_MIN_COSINE
+    assert built.stat().st_size > 1_000_000
+
+
+def test_a_model_trained_on_other_embeddings_is_refused(tmp_path):
+    folder = tmp_path / "stance"
+    shutil.copytree(model_store.DEFAULT_DIR, folder)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["embedding_model"]["id"] = "all-MiniLM-L6-v2-onnx-int8"  # the float32-matmul embeddings of before
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(model_store.ModelError, match="trained on all-MiniLM-L6-v2-onnx-int8 sentence embeddings"):
+        model_store.load(folder)
 
 
 @pytest.mark.slow

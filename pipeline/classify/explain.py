@@ -10,6 +10,7 @@ term-level explanation, so the list explains the n-gram half's part of the decis
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -40,32 +41,60 @@ def ngram_part(model: Any) -> Pipeline | None:
     return None
 
 
+class _Readable:
+    """What top_terms needs from one fitted n-gram Pipeline, computed once per model: the
+    readable views' transformers, their columns' offsets in the model's feature space, the
+    term labels, which terms may be shown, and the per-class weights."""
+
+    def __init__(self, part: Pipeline) -> None:
+        features, clf = part.named_steps["features"], part.named_steps["clf"]
+        self.views = []  # (transformer, input column, offset into the full feature vector, labels, keep)
+        for name, trans, column in features.transformers_:
+            if name not in _READABLE:
+                continue
+            terms = np.asarray(trans.get_feature_names_out(), dtype=object)
+            labels = np.array([_READABLE[name] + t for t in terms], dtype=object)
+            # not terms made of stop words alone ("of", "and it")
+            keep = np.array([not all(w in ENGLISH_STOP_WORDS for w in t.split()) for t in terms], dtype=bool)
+            self.views.append((trans, column, features.output_indices_[name].start, labels, keep))
+        coef = np.asarray(clf.coef_, dtype=float)
+        if coef.shape[0] == 1:  # binary: coef_ is for classes_[1]
+            self.weights = np.vstack([-coef[0], coef[0]])
+        else:
+            self.weights = coef - coef.mean(axis=0, keepdims=True)
+
+
+_CACHE: "weakref.WeakKeyDictionary[Pipeline, _Readable]" = weakref.WeakKeyDictionary()
+
+
+def _readable(part: Pipeline) -> _Readable:
+    got = _CACHE.get(part)
+    if got is None:
+        got = _CACHE[part] = _Readable(part)
+    return got
+
+
 def top_terms(model: Any, frame: pd.DataFrame, predicted: Sequence[int], k: int) -> list[list[str]]:
     """For each row, up to ``k`` readable terms that pushed it towards class ``predicted[row]``."""
     part = ngram_part(model) if k > 0 else None
     if part is None or len(frame) == 0:
         return [[] for _ in range(len(frame))]
-    features, clf = part.named_steps["features"], part.named_steps["clf"]
-    names = features.get_feature_names_out()
-    view = np.array([n.split("__", 1)[0] for n in names])
-    # Readable views only, and not terms made of stop words alone ("of", "and it").
-    keep = np.isin(view, list(_READABLE)) & np.array(
-        [not all(w in ENGLISH_STOP_WORDS for w in n.split("__", 1)[-1].split()) for n in names])
-    labels = np.array([_READABLE.get(v, "") + n.split("__", 1)[-1] for v, n in zip(view, names)], dtype=object)
-    X = features.transform(frame).tocsr()
-    coef = np.asarray(clf.coef_, dtype=float)
-    if coef.shape[0] == 1:  # binary: coef_ is for classes_[1]
-        weights = np.vstack([-coef[0], coef[0]])
-    else:
-        weights = coef - coef.mean(axis=0, keepdims=True)
+    r = _readable(part)
+    # Only the readable views are transformed (the character n-grams, the costly part, are not shown).
+    blocks = [(trans.transform(frame[column]).tocsr(), offset, labels, keep)
+              for trans, column, offset, labels, keep in r.views]
     out = []
     for row, cls in enumerate(predicted):
-        start, end = X.indptr[row], X.indptr[row + 1]
-        cols, vals = X.indices[start:end], X.data[start:end]
-        mask = keep[cols]
-        cols, vals = cols[mask], vals[mask]
-        contrib = vals * weights[int(cls), cols]
-        order = np.lexsort((labels[cols], -contrib))  # strongest first, ties by term
-        terms = [labels[cols[i]] for i in order if contrib[i] > 0][:k]
-        out.append(terms)
+        labs, contribs = [], []
+        for X, offset, labels, keep in blocks:
+            start, end = X.indptr[row], X.indptr[row + 1]
+            cols, vals = X.indices[start:end], X.data[start:end]
+            mask = keep[cols]
+            cols, vals = cols[mask], vals[mask]
+            labs.append(labels[cols])
+            contribs.append(vals * r.weights[int(cls), offset + cols])
+        lab = np.concatenate(labs) if labs else np.zeros(0, dtype=object)
+        contrib = np.concatenate(contribs) if contribs else np.zeros(0)
+        order = np.lexsort((lab, -contrib))  # strongest first, ties by term
+        out.append([lab[i] for i in order if contrib[i] > 0][:k])
     return out

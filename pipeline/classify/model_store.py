@@ -38,7 +38,7 @@ CARD = "MODEL_CARD.md"
 FORMAT = "frstance-classifier/1"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "stance"
 #: sha256 of the shipped models/stance/model.joblib (a test keeps it equal to metadata.json).
-SHIPPED_SHA256 = "8022cee3f976579787c5e01f3f6c06b80ea39c9b71c8a47162ad9a4d5661660a"
+SHIPPED_SHA256 = "e5a2ca322899ea51d7781ceaa4421a6e0225e1e35177635e263f27e2466399e1"
 VERSIONED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
 
 
@@ -144,6 +144,13 @@ def verify(folder: Path | None = None, pin: str | None = None) -> dict[str, Any]
     if not shipped and pin and actual != pin.strip().lower():
         raise ModelError(f"{path} is not the pinned model (its sha256 {actual[:12]}… is not classify.model_sha256 "
                          f"{pin[:12]}…); refusing to load it")
+    trained_on = (meta.get("embedding_model") or {}).get("id")
+    from pipeline.classify.embed import MODEL_ID
+
+    if trained_on and trained_on != MODEL_ID:
+        raise ModelError(f"{path} was trained on {trained_on} sentence embeddings, and this frstance computes "
+                         f"{MODEL_ID}: its embedding features would not mean what it learnt; retrain it with "
+                         "`frstance train`")
     saved = (meta.get("library_versions") or {}).get("scikit-learn")
     have = library_versions()["scikit-learn"]
     if _minor(saved) != _minor(have):

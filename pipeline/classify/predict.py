@@ -27,22 +27,34 @@ def predict_frame(clf: Classifier, frame, top_k: int = 0) -> dict[str, list]:
     p_topic = tp[:, on]
     topic_idx = tp.argmax(axis=1)
     topics = [clf.topic_classes[i] for i in topic_idx]
-    sp = clf.stance.predict_proba(frame)
-    stance_idx = sp.argmax(axis=1)
-    cols = _stance_columns(sp, clf.stance_classes)
     is_on = np.array([t == ON_TOPIC for t in topics])
+    on_rows, off_rows = np.flatnonzero(is_on), np.flatnonzero(~is_on)
+    # Stance is only reported for on-topic rows, so only they go through the stance model
+    # (each row's probabilities depend on that row alone).
+    stance: list = [None] * n
+    cols: dict[str, list] = {f"p_{c}": [None] * n for c in STANCE_LABELS}
+    stance_idx = np.zeros(0, dtype=int)
+    if len(on_rows):
+        sp = clf.stance.predict_proba(frame.iloc[on_rows])
+        stance_idx = sp.argmax(axis=1)
+        for j, i in enumerate(on_rows):
+            stance[i] = clf.stance_classes[stance_idx[j]]
+        for k, v in _stance_columns(sp, clf.stance_classes).items():
+            for j, i in enumerate(on_rows):
+                cols[k][i] = float(v[j])
     out = {
         "topic": topics,
         "p_topic": p_topic.astype(float).tolist(),
-        "stance": [clf.stance_classes[i] if o else None for i, o in zip(stance_idx, is_on)],
-        **{k: [float(x) if o else None for x, o in zip(v, is_on)] for k, v in cols.items()},
+        "stance": stance,
+        **cols,
     }
-    if top_k:
-        stance_terms = top_terms(clf.stance, frame, stance_idx, top_k)
-        topic_terms = top_terms(clf.topic, frame, topic_idx, top_k)
-        out["top_features"] = [s if o else t for s, t, o in zip(stance_terms, topic_terms, is_on)]
-    else:
-        out["top_features"] = [[] for _ in range(n)]
+    terms: list[list[str]] = [[] for _ in range(n)]
+    if top_k:  # the stance decision's terms for on-topic rows, the topic decision's for the others
+        for rows, model, idx in ((on_rows, clf.stance, stance_idx), (off_rows, clf.topic, topic_idx[off_rows])):
+            if len(rows):
+                for i, t in zip(rows, top_terms(model, frame.iloc[rows], idx, top_k)):
+                    terms[i] = t
+    out["top_features"] = terms
     return out
 
 

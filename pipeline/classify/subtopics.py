@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 from pipeline.config import SubtopicsParams
 from pipeline.schemas import TOPIC_TERMS, TOPICS
@@ -29,6 +27,10 @@ def subtopic_tables(article_ids: list[str], texts: list[str], params: SubtopicsP
     empty = TOPICS.from_rows([]), TOPIC_TERMS.from_rows([])
     if len(docs) < 2:
         return empty
+    # imported here, not with the module: a fully cached run never fits subtopics
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
     vec = TfidfVectorizer(ngram_range=(1, 2), min_df=min(params.min_df, len(docs)), max_df=0.9,
                           sublinear_tf=True, stop_words=sorted(ENGLISH_STOP_WORDS | TOPIC_WORDS),
                           token_pattern=r"(?u)\b[^\W\d_][\w'-]+\b")

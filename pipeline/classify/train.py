@@ -226,7 +226,7 @@ def train(label_files: Sequence[str], inputs: Sequence[str], model_dir: Path, pa
         "selected_on_splits": select_splits,
         "label_counts": _label_counts(labels.frame),
         "label_join": {k: v for k, v in labels.counts.items() if k != "unmatched_examples"},
-        "embedding_model": {"id": embed.MODEL_ID, "sha256": embed.MODEL_SHA256},
+        "embedding_model": {"id": embed.MODEL_ID, "sha256": embed.MODEL_SHA256, "build": embed.BUILD},
         "recipes": {r: DESCRIPTIONS[r] for r in recipes},
         "cv": {task: {"folds": params.classify.cv_folds, "grouped_by": "group", "splits": select_splits,
                       "scores": choice[task][1], "chosen": chosen[task]} for task in TASKS},

@@ -22,6 +22,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from pipeline.extract.errors import NlpError  # noqa: F401 - raised here, caught by callers
+
 #: Components extraction needs, for every en_core_web_* pipeline.
 NEEDED = ("tok2vec", "tagger", "attribute_ruler", "lemmatizer", "parser", "ner")
 #: Our component, added before the parser: a paragraph break always starts a sentence.
@@ -41,10 +43,6 @@ def paragraph_breaks(doc: Doc) -> Doc:
         if prev.is_space and breaks in prev.text and not tok.is_space:
             tok.is_sent_start = True
     return doc
-
-
-class NlpError(RuntimeError):
-    """The configured spaCy pipeline cannot be loaded."""
 
 
 @functools.lru_cache(maxsize=4)

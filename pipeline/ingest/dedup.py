@@ -18,7 +18,6 @@ import zlib
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from datasketch import MinHash
 
 from pipeline.config import DedupParams
 from pipeline.ingest.normalize import fingerprint_text
@@ -90,6 +89,8 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def _signatures(shingle_sets: list[np.ndarray], params: DedupParams) -> np.ndarray:
     """MinHash signatures (n x num_perm, uint64), computed by datasketch in chunks."""
+    from datasketch import MinHash  # here, not at import: a run that reuses its ingest never needs it
+
     out = np.empty((len(shingle_sets), params.num_perm), dtype=np.uint64)
     for start in range(0, len(shingle_sets), _CHUNK):
         chunk = shingle_sets[start : start + _CHUNK]
