@@ -39,6 +39,11 @@ def _local_worker(parent: int, params: Params) -> None:
     warm(params)
 
 
+def _ready() -> bool:
+    """A task that only makes a pool start a worker (whose initializer loads the models)."""
+    return True
+
+
 class EngineError(RuntimeError):
     """The execution engine cannot start (for example no Dask scheduler at the address)."""
 
@@ -64,14 +69,26 @@ class LocalEngine:
         self.workers = max(1, workers)
         self._pool: cf.ProcessPoolExecutor | None = None
 
+    def _start_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_local_worker,
+                                                initargs=(os.getpid(), self.params))
+        return self._pool
+
+    def start(self) -> None:
+        """Start every worker process now, so they load their models while this process is
+        still busy (ingesting), instead of after it; a no-op with one worker."""
+        if self.workers > 1:
+            pool = self._start_pool()
+            for _ in range(self.workers):
+                pool.submit(_ready)
+
     def map(self, jobs: Iterable[Job]) -> Iterator[Done]:
         if self.workers == 1:
             for job in jobs:
                 yield process_batch(job)
             return
-        if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers, initializer=_local_worker,
-                                                initargs=(os.getpid(), self.params))
+        self._start_pool()
         yield from _bounded(lambda j: self._pool.submit(process_batch, j), lambda f: f.result(), jobs,
                             2 * self.workers)
 

@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 from tqdm.auto import tqdm
@@ -145,7 +145,8 @@ def _classifier_info(params: Params, versions: Versions | None) -> dict[str, Any
 
 
 def _ingest(discovery: Discovery, params: Params, out: Path, dest: Path, workers: int, progress: bool,
-            timings: dict[str, float]) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
+            timings: dict[str, float], on_miss: Callable[[], None] = lambda: None
+            ) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, Any]]:
     """articles.parquet and quarantine.parquet into ``dest``: from the ingest cache when the
     inputs (by content), the ingest / dedup parameters and the ingest code are unchanged,
     else read, de-duplicated and written (streamed: records are spilled by article id,
@@ -162,6 +163,7 @@ def _ingest(discovery: Discovery, params: Params, out: Path, dest: Path, workers
             tables = {ARTICLES.name: {"file": ARTICLES.file, "rows": hit["counts"]["ingested"]},
                       QUARANTINE.name: {"file": QUARANTINE.file, "rows": hit["counts"]["quarantined"]}}
             return _ingest_counts(discovery, hit["counts"]), tables, {"reused": True, "key": key}
+    on_miss()  # the inputs changed: per-article work is likely, so the workers can start loading now
     try:
         quarantined, ingest_counts, ingest_timings = build_articles(
             read_files(discovery.files, params, workers, progress), discovery.problems, params, dest)
@@ -178,19 +180,22 @@ def _ingest(discovery: Discovery, params: Params, out: Path, dest: Path, workers
             {"reused": False, "key": cache.key if cache is not None else None})
 
 
-def _engine_factory(params: Params, workers: int, engine: str, scheduler: str | None):
+def _engine_factory(params: Params, workers: int, engine: str, scheduler: str | None, started=None):
     from pipeline.engine import make_engine
 
-    return lambda: make_engine(engine, params, workers, scheduler)
+    return lambda: started if started is not None else make_engine(engine, params, workers, scheduler)
 
 
 def extract_into(articles: Path, out: Path, dest: Path, params: Params, versions: Versions, *, workers: int = 1,
-                 engine: str = "local", scheduler: str | None = None, progress: bool = False) -> ExtractOutcome:
+                 engine: str = "local", scheduler: str | None = None, progress: bool = False,
+                 started_engine=None) -> ExtractOutcome:
     """Parse and classify ``articles`` (an articles.parquet) with the cache in ``out``; write
-    entities, quotes, predictions, subtopics and actors into ``dest`` (see :mod:`pipeline.driver`)."""
+    entities, quotes, predictions, subtopics and actors into ``dest`` (see :mod:`pipeline.driver`).
+    ``started_engine``: a local engine whose workers were started earlier, used if work is found."""
     check_articles(Path(articles))
     return run_per_article(Path(articles), Path(out), params, versions,
-                           _engine_factory(params, workers, engine, scheduler), progress, dest=Path(dest))
+                           _engine_factory(params, workers, engine, scheduler, started_engine), progress,
+                           dest=Path(dest))
 
 
 @contextmanager
@@ -298,17 +303,32 @@ def run(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
+    warming: list = []  # a local engine started while ingesting (see _ingest's on_miss)
+
+    def start_workers() -> None:
+        if versions is not None and engine == "local" and workers > 1:
+            from pipeline.engine import LocalEngine
+
+            warming.append(LocalEngine(params, workers))
+            warming[0].start()
+
     with _publishing(out) as dest:
-        counts, tables, ingest_info = _ingest(discovery, params, out, dest, workers, progress, timings)
-        engine_info: dict[str, Any] = {}
-        cache_info: dict[str, Any] = {}
-        if versions is not None:
-            x = extract_into(dest / ARTICLES.file, out, dest, params, versions, workers=workers, engine=engine,
-                             scheduler=scheduler, progress=progress)
-            counts["extract"] = x.counts
-            tables.update(x.tables)
-            timings.update(x.timings)
-            engine_info, cache_info = x.engine, x.cache
+        try:
+            counts, tables, ingest_info = _ingest(discovery, params, out, dest, workers, progress, timings,
+                                                  on_miss=start_workers)
+            engine_info: dict[str, Any] = {}
+            cache_info: dict[str, Any] = {}
+            if versions is not None:
+                x = extract_into(dest / ARTICLES.file, out, dest, params, versions, workers=workers,
+                                 engine=engine, scheduler=scheduler, progress=progress,
+                                 started_engine=warming[0] if warming else None)
+                counts["extract"] = x.counts
+                tables.update(x.tables)
+                timings.update(x.timings)
+                engine_info, cache_info = x.engine, x.cache
+        finally:
+            for e in warming:  # unused (everything cached) or already closed: close is idempotent
+                e.close()
         digest, total_bytes = _files_digest(discovery.files)
         manifest = {
             "frstance_version": __version__,
