@@ -125,11 +125,11 @@ def dynamic_model_file() -> Path:
     """The dynamic-int8 model built from the pinned source file (built once, then cached)."""
     import onnxruntime as ort
 
-    source = _checked(_model_file(), MODEL_SHA256, "embedding model")
     name = f"minilm-l6-{MODEL_SHA256[:12]}-{BUILD}-ort{ort.__version__}.onnx"
     dest = model_cache_dir() / "embedding" / name
-    if dest.is_file():
+    if dest.is_file():  # built before; its vectors are checked against the reference ones
         return dest
+    source = _checked(_model_file(), MODEL_SHA256, "embedding model")  # the build's input only
     try:
         _build_dynamic(source, dest)
     except OSError:  # the cache folder is not writable: build for this process only

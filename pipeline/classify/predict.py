@@ -37,10 +37,10 @@ def predict_frame(clf: Classifier, frame, top_k: int = 0) -> dict[str, list]:
     if len(on_rows):
         sp = clf.stance.predict_proba(frame.iloc[on_rows])
         stance_idx = sp.argmax(axis=1)
+        probs = _stance_columns(sp, clf.stance_classes)
         for j, i in enumerate(on_rows):
             stance[i] = clf.stance_classes[stance_idx[j]]
-        for k, v in _stance_columns(sp, clf.stance_classes).items():
-            for j, i in enumerate(on_rows):
+            for k, v in probs.items():
                 cols[k][i] = float(v[j])
     out = {
         "topic": topics,
