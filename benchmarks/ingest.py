@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import random
 import re
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import machine  # noqa: E402
 from pipeline.config import Params  # noqa: E402
 from pipeline.ingest.discover import discover  # noqa: E402
 from pipeline.run import read_files, run  # noqa: E402
@@ -100,7 +100,7 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     args = ap.parse_args()
     params = Params()
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, one worker")
+    print(f"machine: {machine.describe()}, one worker")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         fm_dir, jsonl = build(folder, args.shared, args.copies)

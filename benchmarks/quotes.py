@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import spacy
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks import machine  # noqa: E402
 from pipeline.config import NlpParams  # noqa: E402
 from pipeline.extract import quote_model  # noqa: E402
 from pipeline.extract.evaljsonl import predict  # noqa: E402
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     t_extract = _best(extraction, args.repeats)
     added = t_comp + t_extract
     print(f"\n# speed on the same {len(texts)} texts ({words} words), best of {args.repeats}, "
-          f"{platform.processor() or platform.machine()}, python {platform.python_version()}")
+          f"{machine.describe()}")
     print(f"bare spaCy nlp.pipe ({', '.join(plain.pipe_names)})")
     print(f"                        {t_bare:8.2f} s  ({words / t_bare:,.0f} words/s)")
     print(f"paragraph component     {t_comp:8.2f} s")

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import re
 import subprocess
@@ -32,6 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks import machine  # noqa: E402
 
 
 def _paragraph_pool(shared: Path) -> tuple[list[str], list[str]]:
@@ -208,8 +208,7 @@ def main() -> None:
     args = ap.parse_args()
     import psutil
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
+    print(f"machine: {machine.describe()}, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
           f"{time.strftime('%Y-%m-%d %H:%M')}")
     only = set(args.only.split(","))
     with tempfile.TemporaryDirectory() as tmp:
