@@ -488,9 +488,13 @@ def source_token(tok: Token, view: DocView) -> Token | None:
         subj = None
         agent = None
         poss = None
+        compound = None
         for ch in t.children:
             if ch.dep_ in ("nsubj", "csubj") and subj is None:
                 subj = ch
+            elif ch.dep_ == "compound" and ch.i < t.i and ch.pos_ in ("PROPN", "PRON") and t.pos_ == "VERB":
+                # the small parser sometimes reads "..." Bozell answers / Trump barked as a compound
+                compound = ch
             elif ch.dep_ == "agent":
                 for g in ch.children:
                     if g.dep_ == "pobj":
@@ -499,6 +503,8 @@ def source_token(tok: Token, view: DocView) -> Token | None:
                 poss = ch
         if agent is not None:
             return agent
+        if subj is None:
+            subj = compound
         if subj is not None:
             if subj.lower_ in ("it", "there") and t.i != tok.i:
                 return None
@@ -507,7 +513,7 @@ def source_token(tok: Token, view: DocView) -> Token | None:
             return poss
         if t.dep_ in ("acl", "relcl") and t.head.pos_ in ("NOUN", "PROPN", "PRON"):
             return t.head
-        if t.dep_ in ("xcomp", "conj", "advcl", "ccomp", "pcomp", "prep", "pobj", "acomp") and t.head.i != t.i:
+        if t.dep_ in ("xcomp", "conj", "advcl", "ccomp", "pcomp", "prep", "pobj", "acomp", "dep") and t.head.i != t.i:
             t = t.head
             continue
         return None
