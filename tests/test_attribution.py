@@ -128,3 +128,37 @@ def test_quote_marks_around_the_content_make_it_direct(found):
 ])
 def test_titles_and_scare_quotes_are_not_speech(found, text):
     assert found(text) == []
+
+
+def _parsed(words, heads, deps, pos, spaces=None):
+    """A Doc with a given parse (the small parser's mistakes depend on context, so tests of
+    what the rules do with a mistake build the parse by hand)."""
+    from spacy.tokens import Doc
+
+    from pipeline.config import NlpParams
+
+    vocab = load_nlp(NlpParams().model).vocab
+    return Doc(vocab, words=words, spaces=spaces, heads=heads, deps=deps, pos=pos)
+
+
+def test_a_name_parsed_as_the_cues_compound_is_its_source():
+    from pipeline.extract.attribution import DocView, source_token
+
+    # "Stop it," Greer barked.   with "Greer" read as a compound of "barked", no nsubj
+    words = ["“", "Stop", "it", ",", "”", "Greer", "barked", "."]
+    spaces = [False, True, False, False, True, True, False, False]
+    doc = _parsed(words, heads=[6, 6, 1, 6, 6, 6, 6, 6],
+                  deps=["punct", "ccomp", "dobj", "punct", "punct", "compound", "ROOT", "punct"],
+                  pos=["PUNCT", "VERB", "PRON", "PUNCT", "PUNCT", "PROPN", "VERB", "PUNCT"], spaces=spaces)
+    assert source_token(doc[6], DocView(doc)).text == "Greer"
+
+
+def test_the_source_search_climbs_through_a_dep_verb():
+    from pipeline.extract.attribution import DocView, source_token
+
+    # Greer paused , then revealed why .   with "revealed" attached to "paused" as dep
+    words = ["Greer", "paused", ",", "then", "revealed", "why", "."]
+    doc = _parsed(words, heads=[1, 1, 1, 4, 1, 4, 1],
+                  deps=["nsubj", "ROOT", "punct", "advmod", "dep", "ccomp", "punct"],
+                  pos=["PROPN", "VERB", "PUNCT", "ADV", "VERB", "ADV", "PUNCT"])
+    assert source_token(doc[4], DocView(doc)).text == "Greer"
