@@ -30,7 +30,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from spacy.attrs import IDX
+from spacy import symbols as spacy_symbols
+from spacy.attrs import DEP, ENT_TYPE, HEAD, IDX, LEMMA, LOWER, ORTH, POS, TAG
 from spacy.tokens import Doc, Token
 
 from pipeline.extract.linear import LinearModel
@@ -90,6 +91,9 @@ class AttributionModel:
     #: The keep threshold for attributions without quotation marks (``keep.threshold`` is the
     #: one for direct and mixed ones); ``None``: the same for both.
     keep_threshold_indirect: float | None = None
+    #: Content candidates include parse spans cut before their trailing modifiers (models
+    #: trained before these variants existed decode without them, as they were trained).
+    cut_variants: bool = False
 
 
 # --------------------------------------------------------------------------- spans
@@ -157,6 +161,51 @@ def _bucket(n: int) -> str:
 # --------------------------------------------------------------------------- the document
 
 
+class TokenTable:
+    """Token attributes as lists of spaCy's integer ids (hashes), for scoring every verb of an
+    article without creating a ``Token`` object per access (most of that cost); strings are
+    looked up only for the tokens a feature names, once per document."""
+
+    __slots__ = ("orth", "lower", "lemma", "pos", "tag", "dep", "ent", "head", "_children",
+                 "_strings", "_names", "_lemmas")
+
+    def __init__(self, doc: Doc) -> None:
+        cols = doc.to_array([ORTH, LOWER, LEMMA, POS, TAG, DEP, ENT_TYPE, HEAD]).T.tolist()
+        self.orth, self.lower, self.lemma, self.pos, self.tag, self.dep, self.ent, head = cols
+        # HEAD is the head's offset from the token, stored as an unsigned 64-bit number
+        self.head = [i + (h - 2**64 if h >= 2**63 else h) for i, h in enumerate(head)]
+        self._children: list[list[int]] | None = None
+        self._strings = doc.vocab.strings
+        self._names: dict[int, str] = {}
+        self._lemmas: dict[int, str] = {}
+
+    def s(self, h: int) -> str:
+        """The string of an id."""
+        name = self._names.get(h)
+        if name is None:
+            name = self._names[h] = self._strings[h]
+        return name
+
+    def lemma_lower(self, i: int) -> str:
+        h = self.lemma[i]
+        name = self._lemmas.get(h)
+        if name is None:
+            name = self._lemmas[h] = self.s(h).lower()
+        return name
+
+    def children(self, i: int) -> list[int]:
+        if self._children is None:
+            kids: list[list[int]] = [[] for _ in self.head]
+            for k, h in enumerate(self.head):
+                if h != k:
+                    kids[h].append(k)
+            self._children = kids
+        return self._children[i]
+
+    def is_mark(self, i: int) -> bool:
+        return MARK_RE.fullmatch(self.s(self.orth[i])) is not None
+
+
 class DocView:
     """Per-document facts shared by every cue: quotes, which token sits in which quote."""
 
@@ -165,6 +214,7 @@ class DocView:
         self.text = doc.text  # Doc.text joins every token on each access: read it once
         self.quotes: list[QuoteSpan] = find_quotes(self.text)
         self.min_speech_words = min_speech_words
+        self.tt = TokenTable(doc)
         n = len(doc)
         self.in_quote = [-1] * n
         # token -> quote index, walking tokens and quote pieces together (both sorted)
@@ -234,15 +284,22 @@ class DocView:
 # --------------------------------------------------------------------------- cues
 
 
-def is_cue_candidate(tok: Token, view: DocView, extra: frozenset[str]) -> bool:
-    pos = tok.pos_
-    if pos == "VERB":
+_VERB, _AUX = spacy_symbols.VERB, spacy_symbols.AUX
+_AUX_CUE_DEPS = ("ROOT", "ccomp", "conj", "advcl", "relcl", "xcomp")
+
+
+def is_cue_candidate(i: int, view: DocView, extra: frozenset[str]) -> bool:
+    """Whether token ``i`` may be a cue (a verb, a clause-heading auxiliary, a colon, or a
+    lemma that heads cues in the training data)."""
+    tt = view.tt
+    pos = tt.pos[i]
+    if pos == _VERB:
         return True
-    if pos == "AUX":
-        return tok.dep_ in ("ROOT", "ccomp", "conj", "advcl", "relcl", "xcomp")
-    if tok.text == ":":
+    if pos == _AUX:
+        return tt.s(tt.dep[i]) in _AUX_CUE_DEPS
+    if tt.s(tt.orth[i]) == ":":
         return True
-    return tok.lemma_.lower() in extra
+    return tt.lemma_lower(i) in extra
 
 
 def _subject(tok: Token) -> Token | None:
@@ -252,61 +309,71 @@ def _subject(tok: Token) -> Token | None:
     return None
 
 
-def cue_features(tok: Token, view: DocView) -> list[str]:
-    lemma = tok.lemma_.lower()
-    dep = tok.dep_
-    head = tok.head
+_CHILD_WORD_DEPS = frozenset({"prep", "prt", "agent", "dative", "neg", "aux", "auxpass"})
+
+
+def cue_features(i: int, view: DocView) -> list[str]:
+    """Features of token ``i`` as a cue (read from the view's token table)."""
+    tt = view.tt
+    S = tt.s
+    lemma = tt.lemma_lower(i)
+    dep = S(tt.dep[i])
+    h = tt.head[i]
+    tag = S(tt.tag[i])
     f = [
         "b",
         "l=" + lemma,
-        "p=" + tok.pos_,
-        "t=" + tok.tag_,
+        "p=" + S(tt.pos[i]),
+        "t=" + tag,
         "d=" + dep,
         "ld=" + lemma + "|" + dep,
-        "lt=" + lemma + "|" + tok.tag_,
-        "hl=" + head.lemma_.lower(),
-        "hp=" + head.pos_ + "|" + dep,
+        "lt=" + lemma + "|" + tag,
+        "hl=" + tt.lemma_lower(h),
+        "hp=" + S(tt.pos[h]) + "|" + dep,
     ]
     child_deps = []
-    for ch in tok.children:
-        cd = ch.dep_
+    for ch in tt.children(i):
+        cd = S(tt.dep[ch])
         child_deps.append(cd)
-        if cd in ("prep", "prt", "agent", "dative", "neg", "aux", "auxpass"):
-            f.append("c=" + cd + "|" + ch.lower_)
-            f.append("lc=" + lemma + "|" + cd + "|" + ch.lower_)
+        if cd in _CHILD_WORD_DEPS:
+            low = S(tt.lower[ch])
+            f.append("c=" + cd + "|" + low)
+            f.append("lc=" + lemma + "|" + cd + "|" + low)
         if cd in _SUBJ_DEPS:
-            f.append("s=" + ch.pos_)
-            f.append("se=" + (ch.ent_type_ or "-"))
-            if ch.pos_ == "PRON":
-                f.append("sl=" + ch.lower_)
-            f.append("ls=" + lemma + "|" + ch.pos_)
+            cpos = S(tt.pos[ch])
+            f.append("s=" + cpos)
+            f.append("se=" + (S(tt.ent[ch]) or "-"))
+            if cpos == "PRON":
+                f.append("sl=" + S(tt.lower[ch]))
+            f.append("ls=" + lemma + "|" + cpos)
         if cd == "dobj":
-            f.append("o=" + (ch.ent_type_ or ch.pos_))
-            f.append("lo=" + lemma + "|" + (ch.ent_type_ or ch.pos_))
+            o = S(tt.ent[ch]) or S(tt.pos[ch])
+            f.append("o=" + o)
+            f.append("lo=" + lemma + "|" + o)
     for cd in set(child_deps):
         f.append("c=" + cd)
         f.append("lc=" + lemma + "|" + cd)
     if not child_deps:
         f.append("c=none")
-    q = view.in_quote[tok.i]
-    sent = view.sent_of[tok.i]
+    q = view.in_quote[i]
+    sent = view.sent_of[i]
     sq = view.sent_quotes[sent]
     f.append("q=" + ("in" if q >= 0 else "out"))
     f.append("lq=" + lemma + "|" + ("in" if q >= 0 else "out"))
     f.append("sq=" + ("speech" if view.sent_has_speech[sent] else ("quote" if sq else "no")))
     f.append("lsq=" + lemma + "|" + ("1" if sq else "0"))
-    doc = view.doc
-    if tok.i > 0:
-        prev = doc[tok.i - 1]
-        f.append("pw=" + (prev.lower_ if not _is_mark(prev) else "MARK"))
-        if tok.i > 1 and _is_mark(prev):
-            f.append("pw2=" + doc[tok.i - 2].lower_)
-    if tok.i + 1 < len(doc):
-        nxt = doc[tok.i + 1]
-        f.append("nw=" + (nxt.lower_ if not _is_mark(nxt) else "MARK"))
-        f.append("lnw=" + lemma + "|" + (nxt.lower_ if not _is_mark(nxt) else "MARK"))
-    if tok.text == ":":
-        f.append("colon_next_quote=" + str(tok.i + 1 < len(doc) and _is_mark(doc[tok.i + 1])))
+    n = len(tt.orth)
+    if i > 0:
+        prev_mark = tt.is_mark(i - 1)
+        f.append("pw=" + (S(tt.lower[i - 1]) if not prev_mark else "MARK"))
+        if i > 1 and prev_mark:
+            f.append("pw2=" + S(tt.lower[i - 2]))
+    if i + 1 < n:
+        nw = S(tt.lower[i + 1]) if not tt.is_mark(i + 1) else "MARK"
+        f.append("nw=" + nw)
+        f.append("lnw=" + lemma + "|" + nw)
+    if S(tt.orth[i]) == ":":
+        f.append("colon_next_quote=" + str(i + 1 < n and tt.is_mark(i + 1)))
     return f
 
 
@@ -319,6 +386,7 @@ class Candidate:
     pieces: Pieces  # characters
     root: int | None  # token index of the candidate's root, when it has one
     tokens: tuple[int, int]  # first and last+1 token (extent)
+    tail: str = ""  # the trailing modifier its cut variants leave out ("" when none)
 
 
 def _cand_from_tokens(view: DocView, kind: str, i: int, j: int, root: int | None) -> Candidate | None:
@@ -328,7 +396,65 @@ def _cand_from_tokens(view: DocView, kind: str, i: int, j: int, root: int | None
     return Candidate(kind, (_tok_span(view.doc, i, j),), root, (i, j))
 
 
-def content_candidates(tok: Token, view: DocView) -> list[Candidate]:
+#: Trailing modifiers a content may end before ("the plan, which critics called ...", "...,
+#: throwing a wrench in ...", "..., including ..."): their subtrees are cut off in variants.
+TRIM_DEPS = frozenset({"advcl", "relcl", "acl", "appos", "prep", "conj", "npadvmod", "parataxis",
+                       "dep", "ccomp", "xcomp"})
+#: Variants per candidate (cut at the last, the last two, ... trailing modifiers).
+MAX_CUTS = 3
+_CUT_PUNCT = frozenset({",", "—", "–", "--", "-", "(", ";"})
+
+
+def _cut_variants(view: DocView, cand: Candidate) -> list[Candidate]:
+    """The candidate without its trailing modifiers: each subtree on the candidate's right
+    spine (its root, the root's last child, that child's last child, ...) that starts after a
+    comma, dash, parenthesis or semicolon, or is a relative / adverbial clause, is a cut point;
+    the span up to each of the last ``MAX_CUTS`` cut points is a variant."""
+    if cand.root is None or len(cand.pieces) != 1:
+        return []
+    doc = view.doc
+    i, j = cand.tokens
+    spine = [doc[cand.root]]
+    while True:
+        right = [c for c in spine[-1].rights if i <= c.i < j and not c.is_punct]
+        if not right:
+            break
+        spine.append(right[-1])
+    cuts = []
+    for n in spine[1:]:
+        k = n.left_edge.i
+        if n.dep_ not in TRIM_DEPS or k <= i + 1:
+            continue
+        after_punct = doc[k - 1].text in _CUT_PUNCT
+        if after_punct or n.dep_ in ("relcl", "advcl", "acl"):
+            cuts.append((k, n.dep_ + ("|p" if after_punct else "")))
+    out: list[Candidate] = []
+    for k, tag in sorted(cuts, key=lambda c: -c[0]):
+        a, b = _trim(doc, i, k)
+        if b - a >= 2:
+            out.append(Candidate(cand.kind + "~" + tag, (_tok_span(doc, a, b),), cand.root, (a, b)))
+            if len(out) == MAX_CUTS:
+                break
+    return out
+
+
+def content_candidates(tok: Token, view: DocView, cut_variants: bool = False) -> list[Candidate]:
+    """The cue's content candidates; with ``cut_variants``, also each parse candidate without
+    its trailing modifiers (models trained with them say so: ``AttributionModel.cut_variants``)."""
+    out = _base_candidates(tok, view)
+    if not cut_variants:
+        return out
+    cuts = []
+    for c in out:
+        if c.kind.startswith(("ch:", "pobj:", "prep:")):
+            vs = _cut_variants(view, c)
+            if vs:
+                c.tail = vs[0].kind.partition("~")[2]
+            cuts.extend(vs)
+    return out + cuts
+
+
+def _base_candidates(tok: Token, view: DocView) -> list[Candidate]:
     doc = view.doc
     out: list[Candidate] = []
     cue_tree = _subtree(tok)
@@ -403,30 +529,38 @@ def content_candidates(tok: Token, view: DocView) -> list[Candidate]:
 
 
 def content_features(tok: Token, cand: Candidate, view: DocView, cue_feats_short: list[str]) -> list[str]:
-    doc = view.doc
-    lemma = tok.lemma_.lower()
-    kind = cand.kind
+    tt = view.tt
+    S = tt.s
+    lemma = tt.lemma_lower(tok.i)
+    kind, _, cut = cand.kind.partition("~")
     kgroup = kind.split(":")[0]
     i, j = cand.tokens
     n = j - i
     f = ["b", "k=" + kind, "kl=" + kind + "|" + lemma, "kg=" + kgroup, "kgl=" + kgroup + "|" + lemma,
          "n=" + _bucket(n), "kn=" + kgroup + "|" + _bucket(n)]
-    first = doc[i]
-    f.append("fw=" + first.lower_ if not _is_mark(first) else "fw=MARK")
-    f.append("kfw=" + kgroup + "|" + (first.lower_ if not _is_mark(first) else "MARK"))
+    if cut:  # a variant without its trailing modifier
+        f += ["cut=" + cut, "kcut=" + kind + "|" + cut, "lcut=" + lemma + "|" + cut.split("|")[0],
+              "cutn=" + cut + "|" + _bucket(n)]
+    elif cand.tail:  # the full span, which has a trailing modifier its variants cut
+        f += ["tail=" + cand.tail, "ktail=" + kind + "|" + cand.tail, "tailn=" + cand.tail + "|" + _bucket(n)]
+    fw = S(tt.lower[i]) if not tt.is_mark(i) else "MARK"
+    f.append("fw=" + fw)
+    f.append("kfw=" + kgroup + "|" + fw)
     chars = _length(cand.pieces)
     text = view.text
     has_mark = any(MARK_RE.search(text, s, e) for s, e in cand.pieces) if kgroup != "quote" else True
     f.append("hm=" + str(bool(has_mark)))
     f.append("khm=" + kgroup + "|" + str(bool(has_mark)))
     if cand.root is not None:
-        r = doc[cand.root]
-        f.append("rp=" + r.pos_)
-        f.append("krp=" + kind + "|" + r.pos_)
-        f.append("rt=" + r.tag_)
-        f.append("re=" + (r.ent_type_ or "-"))
-        f.append("lrp=" + lemma + "|" + r.pos_)
-        has_verb = any(doc[k].pos_ in ("VERB", "AUX") for k in range(i, j))
+        r = cand.root
+        rpos = S(tt.pos[r])
+        f.append("rp=" + rpos)
+        f.append("krp=" + kind + "|" + rpos)
+        f.append("rt=" + S(tt.tag[r]))
+        f.append("re=" + (S(tt.ent[r]) or "-"))
+        f.append("lrp=" + lemma + "|" + rpos)
+        pos = tt.pos
+        has_verb = any(pos[k] == _VERB or pos[k] == _AUX for k in range(i, j))
         f.append("hv=" + str(has_verb))
         f.append("khv=" + kind + "|" + str(has_verb))
     else:
@@ -583,16 +717,17 @@ def decode(doc: Doc, model: AttributionModel, view: DocView) -> list[Attribution
     Each attribution carries ``_p = (p_cue, p_content)`` in its ``__dict__`` for the keep model."""
     found: list[Attribution] = []
     extra = model.extra_cue_lemmas
-    for tok in doc:
-        if not is_cue_candidate(tok, view, extra):
+    for i in range(len(doc)):
+        if not is_cue_candidate(i, view, extra):
             continue
-        cf = cue_features(tok, view)
+        cf = cue_features(i, view)
         p_cue = model.cue.score(cf)
         if p_cue < model.cue.threshold:
             continue
+        tok = doc[i]
         short = [x for x in cf if x.startswith(("l=", "d=", "q="))]
         best, best_p = None, 0.0
-        for cand in content_candidates(tok, view):
+        for cand in content_candidates(tok, view, model.cut_variants):
             p = model.content.score(content_features(tok, cand, view, short))
             if p > best_p:
                 best, best_p = cand, p
@@ -770,7 +905,8 @@ def _suppress_overlaps(found: list[Attribution]) -> list[Attribution]:
     """Keep the best of attributions whose contents overlap by half or more."""
     kept: list[Attribution] = []
     for a in sorted(found, key=lambda a: (-a.score, a.start)):
-        if all(iou(a.content, k.content) < 0.5 for k in kept):
+        s, e = a.start, a.end
+        if all(k.end <= s or e <= k.start or iou(a.content, k.content) < 0.5 for k in kept):
             kept.append(a)
     return kept
 

@@ -26,6 +26,7 @@ Everything is a pure function of the ``Doc``; offsets are character offsets into
 
 from __future__ import annotations
 
+import functools
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -129,7 +130,18 @@ def clean_name(text: str, label: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    return list(_words(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _words(text: str) -> tuple[str, ...]:
+    # names are compared with every other mention of the article: split each one once
+    return tuple(_WORD.findall(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _lower_words(text: str) -> tuple[str, ...]:
+    return tuple(w.lower() for w in _words(text))
 
 
 def initials(name: str) -> set[str]:
@@ -219,16 +231,18 @@ class EntityIndex:
             titled.append(m)
         org_names = {m.name.lower() for m in titled if m.label == "ORG" and m.group != "person"}
         org_words = [words(m.name.lower()) for m in titled if m.label == "ORG" and m.group != "person"]
-        person_names = [words(m.name.lower()) for m in titled if m.group == "person"]
+        # the proper word endings of every person's name ("Whitlock" of "Dana Whitlock"), and
+        # the first words of organisations' names of two words or more
+        person_endings = {tuple(p[k:]) for m in titled if m.group == "person"
+                          for p in (words(m.name.lower()),) for k in range(1, len(p))}
+        org_firsts = {o[0] for o in org_words if len(o) > 1}
         out = []
         for m in titled:
             mine = words(m.name.lower())
-            ends_person = bool(mine) and any(len(p) > len(mine) and p[-len(mine):] == mine
-                                             for p in person_names)
+            ends_person = bool(mine) and tuple(mine) in person_endings
             if m.group != "person" and ends_person:
                 m = _replace(m, group="person")
-            elif m.group == "person" and len(mine) == 1 and not ends_person and any(
-                    len(o) > 1 and o[0] == mine[0] for o in org_words):
+            elif m.group == "person" and len(mine) == 1 and not ends_person and mine[0] in org_firsts:
                 m = _replace(m, group="org")
             elif m.group == "other" and m.name.lower() in org_names:
                 m = _replace(m, group="org")
@@ -351,9 +365,8 @@ def _own_paragraph(ent: Span) -> str:
 
 
 def _replace(m: Mention, **kw) -> Mention:
-    from dataclasses import replace
-
-    return replace(m, **kw)
+    """``dataclasses.replace`` without its per-call field introspection (called per mention)."""
+    return Mention(**{**m.__dict__, **kw})
 
 
 def _person_canonical(m: Mention, pool: list[Mention]) -> str:
@@ -364,14 +377,14 @@ def _person_canonical(m: Mention, pool: list[Mention]) -> str:
 
 def _person_candidates(m: Mention, pool: list[Mention]) -> list[Mention]:
     """The longest person mentions whose names end with ``m``'s words (empty: none longer)."""
-    mine = words(m.name)
+    mine = _lower_words(m.name)
     best: list[Mention] = []
     best_len = len(mine)
     for o in pool:
         if o.group != "person":
             continue
-        theirs = words(o.name)
-        if len(theirs) < best_len or [w.lower() for w in theirs[-len(mine):]] != [w.lower() for w in mine]:
+        theirs = _lower_words(o.name)
+        if len(theirs) < best_len or theirs[-len(mine):] != mine:
             continue
         if len(theirs) > best_len:
             best, best_len = [o], len(theirs)

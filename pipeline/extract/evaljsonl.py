@@ -52,6 +52,11 @@ def predict(docs: list[dict[str, Any]], nlp_params: NlpParams, model: Attributio
     nlp = load_nlp(nlp_params.model)
     parsed = parse_texts([d["text"] for d in docs], nlp, batch_size=nlp_params.batch_size,
                          max_chunk_chars=nlp_params.max_chunk_chars)
+    yield from predict_parsed(docs, parsed, model)
+
+
+def predict_parsed(docs: list[dict[str, Any]], parsed, model: AttributionModel):
+    """``predict`` on documents already parsed (``parsed`` in the order of ``docs``)."""
     for d, doc in zip(docs, parsed):
         rows = quote_rows(doc, str(d["doc_id"]), extract(doc, model), model_version="")
         yield {"doc_id": d["doc_id"], "quotes": [

@@ -8,6 +8,7 @@ vectoriser and cannot execute code from the model file.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -20,10 +21,7 @@ class LinearModel:
 
     def score(self, features: Iterable[str]) -> float:
         """Probability (logistic) for a set of binary features; unknown features weigh 0."""
-        w = self.weights
-        z = self.bias
-        for f in set(features):
-            z += w.get(f, 0.0)
+        z = sum(map(self.weights.get, set(features), repeat(0.0)), self.bias)
         if z >= 0:
             return 1.0 / (1.0 + math.exp(-z))
         ez = math.exp(z)

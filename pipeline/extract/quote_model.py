@@ -45,6 +45,7 @@ def to_dict(model: AttributionModel) -> dict[str, Any]:
         **({"keep": model.keep.to_dict()} if model.keep is not None else {}),
         **({"keep_threshold_indirect": model.keep_threshold_indirect}
            if model.keep_threshold_indirect is not None else {}),
+        **({"cut_variants": True} if model.cut_variants else {}),
     }
 
 
@@ -63,6 +64,7 @@ def from_dict(data: dict[str, Any]) -> AttributionModel:
             keep=LinearModel.from_dict(data["keep"]) if data.get("keep") is not None else None,
             keep_threshold_indirect=(float(data["keep_threshold_indirect"])
                                      if data.get("keep_threshold_indirect") is not None else None),
+            cut_variants=bool(data.get("cut_variants", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"attribution model is malformed: {exc}") from exc

@@ -69,21 +69,22 @@ def gold_cue_tokens(doc, gold: dict) -> dict[int, list[tuple[tuple[int, int], ..
 BEST_ONLY = False
 
 
-def examples(docs: Iterable, golds: Iterable[dict], extra: frozenset[str], min_speech_words: int):
+def examples(docs: Iterable, golds: Iterable[dict], extra: frozenset[str], min_speech_words: int,
+             cut_variants: bool = True):
     """Yield (doc_index, 'cue'|'content', features, label)."""
     for di, (doc, gold) in enumerate(zip(docs, golds)):
         view = DocView(doc, min_speech_words)
         cues = gold_cue_tokens(doc, gold)
         for tok in doc:
-            if not is_cue_candidate(tok, view, extra):
+            if not is_cue_candidate(tok.i, view, extra):
                 continue
-            cf = cue_features(tok, view)
+            cf = cue_features(tok.i, view)
             is_cue = tok.i in cues
             yield di, "cue", cf, int(is_cue)
             if not is_cue:
                 continue
             short = [x for x in cf if x.startswith(("l=", "d=", "q="))]
-            cands = content_candidates(tok, view)
+            cands = content_candidates(tok, view, cut_variants)
             ious = [max(iou(c.pieces, g) for g in cues[tok.i]) for c in cands]
             top = max(ious, default=0.0)
             for cand, r in zip(cands, ious):
@@ -168,11 +169,11 @@ def score(scorer, golds: list[dict], preds: list[dict]) -> dict:
 
 def fit_base(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int = 4,
              merge_following_quotes: bool = True, cue_threshold: float = 0.5,
-             content_threshold: float = 0.3) -> AttributionModel:
+             content_threshold: float = 0.3, cut_variants: bool = True) -> AttributionModel:
     """The cue and content models (no keep model)."""
     extra = extra_cue_lemmas(docs, golds)
     cue_X, cue_y, con_X, con_y = [], [], [], []
-    for _, what, f, y in examples(docs, golds, extra, min_speech_words):
+    for _, what, f, y in examples(docs, golds, extra, min_speech_words, cut_variants):
         if what == "cue":
             cue_X.append(f)
             cue_y.append(y)
@@ -184,7 +185,7 @@ def fit_base(docs, golds, *, C_cue: float, C_content: float, min_speech_words: i
     return AttributionModel(cue=replace(cue, threshold=cue_threshold),
                             content=replace(content, threshold=content_threshold),
                             extra_cue_lemmas=extra, min_speech_words=min_speech_words,
-                            merge_following_quotes=merge_following_quotes)
+                            merge_following_quotes=merge_following_quotes, cut_variants=cut_variants)
 
 
 def doc_folds(n: int, k: int, seed: int = 0) -> list[list[int]]:
@@ -265,13 +266,13 @@ def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int 
           content_threshold: float = 0.2, keep: bool = True, C_keep: float = 0.3,
           keep_threshold: float | None = None, keep_threshold_indirect: float | None = None,
           keep_folds: int = 2, scorer=None, min_recall_all: float = 0.58,
-          report: dict | None = None) -> AttributionModel:
+          report: dict | None = None, cut_variants: bool = True) -> AttributionModel:
     """Fit the cue and content models on every document and the keep model on attributions
     decoded out of fold. Keep thresholds left ``None`` are chosen by cross-validation over the
     training documents (needs ``scorer``), else default to 0.4."""
     base_kw = dict(C_cue=C_cue, C_content=C_content, min_speech_words=min_speech_words,
                    merge_following_quotes=merge_following_quotes, cue_threshold=cue_threshold,
-                   content_threshold=content_threshold)
+                   content_threshold=content_threshold, cut_variants=cut_variants)
     model = fit_base(docs, golds, **base_kw)
     if not keep:
         return model
