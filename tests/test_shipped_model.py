@@ -68,8 +68,13 @@ def test_shipped_model_reproduces_its_card_on_dev(shared, tmp_path):
     assert res.returncode == 0, res.stderr
     m = json.loads(out.read_text(encoding="utf-8"))
     meta = json.loads((model_store.DEFAULT_DIR / "metadata.json").read_text(encoding="utf-8"))
-    for task, key in (("topic", "f1"), ("stance", "macro_f1"), ("stance", "ece")):
-        assert m[task][key] == pytest.approx(meta["evaluation"][task][key], abs=1e-9), (task, key)
+    # The int8 embedding model multiplies in int8, and CPUs with and without VNNI instructions
+    # round those products differently (embed.py checks the vectors against reference ones):
+    # probabilities move by about 1e-4 between machines. No dev decision is that close (the
+    # smallest top-two margin is 0.026), so the F1 figures are exact; ECE moves with the
+    # probabilities (0.14543 where the model was trained, 0.14570 on an AVX2-only AMD EPYC).
+    for task, key, tol in (("topic", "f1", 1e-9), ("stance", "macro_f1", 1e-9), ("stance", "ece", 2e-3)):
+        assert m[task][key] == pytest.approx(meta["evaluation"][task][key], abs=tol), (task, key)
     assert m["topic"]["f1"] >= 0.95  # the topic goal, met on dev
 
 

@@ -302,13 +302,6 @@ def is_cue_candidate(i: int, view: DocView, extra: frozenset[str]) -> bool:
     return tt.lemma_lower(i) in extra
 
 
-def _subject(tok: Token) -> Token | None:
-    for ch in tok.children:
-        if ch.dep_ in _SUBJ_DEPS:
-            return ch
-    return None
-
-
 _CHILD_WORD_DEPS = frozenset({"prep", "prt", "agent", "dative", "neg", "aux", "auxpass"})
 
 
