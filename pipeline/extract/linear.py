@@ -8,8 +8,8 @@ vectoriser and cannot execute code from the model file.
 from __future__ import annotations
 
 import math
-from itertools import repeat
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Iterable, Mapping
 
 

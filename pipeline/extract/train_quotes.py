@@ -75,14 +75,15 @@ def examples(docs: Iterable, golds: Iterable[dict], extra: frozenset[str], min_s
     for di, (doc, gold) in enumerate(zip(docs, golds)):
         view = DocView(doc, min_speech_words)
         cues = gold_cue_tokens(doc, gold)
-        for tok in doc:
-            if not is_cue_candidate(tok.i, view, extra):
+        for i in range(len(doc)):
+            if not is_cue_candidate(i, view, extra):
                 continue
-            cf = cue_features(tok.i, view)
-            is_cue = tok.i in cues
+            cf = cue_features(i, view)
+            is_cue = i in cues
             yield di, "cue", cf, int(is_cue)
             if not is_cue:
                 continue
+            tok = doc[i]
             short = [x for x in cf if x.startswith(("l=", "d=", "q="))]
             cands = content_candidates(tok, view, cut_variants)
             ious = [max(iou(c.pieces, g) for g in cues[tok.i]) for c in cands]
