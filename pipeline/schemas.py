@@ -237,7 +237,8 @@ PREDICTIONS = TableSpec(
         Column("p_neutral", pa.float64(), "Calibrated probability of neutral; null when off-topic."),
         Column("model_version", pa.string(), "First 12 hex digits of the stance model file's sha256.",
                nullable=False),
-        Column("top_features", pa.list_(pa.string()), "The n-gram terms that pushed this decision most "
+        Column("top_features", pa.list_(pa.string()), "The n-gram terms and guideline cue families "
+               "(`cue: halt words in headline`) that pushed this decision most "
                "(stance when on-topic, else topic), strongest first, for an analyst to check.",
                nullable=False),
     ),

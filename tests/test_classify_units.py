@@ -157,3 +157,49 @@ def test_classifiers_read_the_headline_and_lead(monkeypatch):
     b = features.feature_frame([opening + "Other later text. " * 300], ["Title"], lead_chars=len(opening))
     assert a["text"].tolist() == b["text"].tolist() == [opening.rstrip()]
     assert max(len(t) for t in seen) <= len(opening)
+
+
+def test_guideline_cues_count_word_families_in_headline_and_body_apart():
+    import pandas as pd
+
+    from pipeline.classify.cues import FAMILIES, GuidelineCues, family_counts, split_headline
+
+    names = list(FAMILIES)
+    c = dict(zip(names, family_counts("Meta shutters its system, halts scans and is sued; ICO fines it")))
+    assert c["halt"] == 2 and c["enforcement"] == 3 and c["deployment"] == 0
+    assert family_counts("") == [0] * len(names)
+    assert dict(zip(names, family_counts("Airline rolls out face boarding at 3 airports")))["deployment"] == 3
+    # the body is the text without the headline it starts with; a text without it is all body
+    assert split_headline("City bans it", "City bans it\n\nThe council voted.") == ("City bans it", "\n\nThe council voted.")
+    assert split_headline("", "Body only") == ("", "Body only")
+    X = pd.DataFrame({"title": ["City bans face scans", ""],
+                      "text": ["City bans face scans\n\nCritics urge a moratorium.", "Regulator fines the firm."]})
+    cues = GuidelineCues().fit(X)
+    m = cues.transform(X).toarray()
+    cols = list(cues.get_feature_names_out())
+    assert m.shape == (2, 2 * len(names)) and cols[0] == "halt words in headline"
+    row = dict(zip(cols, m[0]))
+    assert row["halt words in headline"] == pytest.approx(np.log1p(1))   # "bans", counted once
+    assert row["halt words in body"] == pytest.approx(np.log1p(1))       # "moratorium", not the headline again
+    assert row["campaign words in body"] == pytest.approx(np.log1p(1))   # "urge"
+    row = dict(zip(cols, m[1]))
+    assert row["enforcement words in body"] == pytest.approx(np.log1p(2)) and row["halt words in headline"] == 0
+    assert (cues.transform(X.iloc[[1]]).toarray() == m[[1]]).all()      # a row's features ignore its batch
+
+
+def test_top_features_name_the_cue_families_that_pushed_a_decision():
+    import pandas as pd
+
+    from pipeline.classify.explain import top_terms
+    from pipeline.classify.recipes import headline_cues_lr
+
+    heads = ["Council bans face scans", "Town halts face surveillance", "City prohibits police face tech",
+             "Regulator sets face scan rules", "Agency issues guidance on face tech", "State law regulates face ID",
+             "Airline rolls out face boarding", "Store launches face payments", "Startup unveils face app"]
+    y = ["ban"] * 3 + ["oversight"] * 3 + ["neutral"] * 3
+    X = pd.DataFrame({"title": heads, "text": [h + ". Story follows." for h in heads]})
+    model = headline_cues_lr(0).fit(X, y)
+    probe = pd.DataFrame({"title": ["Village scraps face cameras"], "text": ["Village scraps face cameras. Story."]})
+    k = list(model.classes_).index("ban")
+    terms = top_terms(model, probe, [k], 8)[0]
+    assert "cue: halt words in headline" in terms   # "scraps" is in no training headline: only its family speaks

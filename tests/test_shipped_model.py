@@ -70,9 +70,9 @@ def test_shipped_model_reproduces_its_card_on_dev(shared, tmp_path):
     meta = json.loads((model_store.DEFAULT_DIR / "metadata.json").read_text(encoding="utf-8"))
     # The int8 embedding model multiplies in int8, and CPUs with and without VNNI instructions
     # round those products differently (embed.py checks the vectors against reference ones):
-    # probabilities move by about 1e-4 between machines. No dev decision is that close (the
-    # smallest top-two margin is 0.026), so the F1 figures are exact; ECE moves with the
-    # probabilities (0.14543 where the model was trained, 0.14570 on an AVX2-only AMD EPYC).
+    # probabilities move by about 1e-4 between machines (the model before this one: ECE 0.14543
+    # where it was trained, 0.14570 on an AVX2-only AMD EPYC). No dev decision is that close (the
+    # smallest top-two margin is 0.009), so the F1 figures are exact; ECE moves with the probabilities.
     for task, key, tol in (("topic", "f1", 1e-9), ("stance", "macro_f1", 1e-9), ("stance", "ece", 2e-3)):
         assert m[task][key] == pytest.approx(meta["evaluation"][task][key], abs=tol), (task, key)
     assert m["topic"]["f1"] >= 0.95  # the topic goal, met on dev
@@ -101,6 +101,7 @@ def test_demo_corpus_gets_sensible_labels(tmp_path):
                   "Start-up Lumenfold raises $60 million for light-based AI chips"):
         assert pred[title]["topic"] == "other" and pred[title]["stance"] is None
     ban = pred["Harborview council votes 7-2 to ban city use of facial recognition"]
-    assert any("ban" in t for t in ban["top_features"])
+    # the evidence named is the ban: its word, or the guideline family it belongs to
+    assert any("ban" in t or t.startswith("cue: halt words") for t in ban["top_features"][:3]), ban["top_features"]
     terms = pq.read_table(out / "topic_terms.parquet").to_pylist()
     assert len({t["topic_id"] for t in terms}) >= 2

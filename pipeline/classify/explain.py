@@ -1,10 +1,10 @@
 """Which terms pushed a decision: per-row contributions of the n-gram linear model.
 
 For the predicted class k, a term's contribution is its TF-IDF value times (weight for k
-minus the mean weight over classes); the strongest positive ones are listed. Only word
-n-grams are shown (of the text, and of the headline as ``headline: ...``); character
-n-grams also vote but are not readable evidence, and terms made only of stop words are
-skipped. The embedding half of an ensemble has no
+minus the mean weight over classes); the strongest positive ones are listed. Word n-grams
+are shown (of the text, and of the headline as ``headline: ...``) and so are the guideline
+cue families (``cue: halt words in headline``); character n-grams also vote but are not
+readable evidence, and terms made only of stop words are skipped. The embedding half of an ensemble has no
 term-level explanation, so the list explains the n-gram half's part of the decision.
 """
 
@@ -20,7 +20,7 @@ from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.pipeline import Pipeline
 
-_READABLE = {"words": "", "headline": "headline: "}
+_READABLE = {"words": "", "headline": "headline: ", "cues": "cue: "}
 
 
 def _fitted_base(model: Any) -> Any:

@@ -2,7 +2,8 @@
 
 ``ngram_lr`` is the classical recipe (logistic regression on word and character n-grams,
 the SemEval-2016 stance baseline); the others add the headline as its own view, a linear
-SVM, sentence embeddings (RBF SVM) and a soft vote of n-grams and embeddings. Training
+SVM, sentence embeddings (RBF SVM), the guideline cues (:mod:`pipeline.classify.cues`) and
+a soft vote of n-grams and embeddings. Training
 compares them by grouped cross-validation and keeps the best by macro-F1; whichever wins
 is then wrapped in probability calibration (:func:`calibrated`).
 """
@@ -20,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC, LinearSVC
 
+from pipeline.classify.cues import GuidelineCues
 from pipeline.classify.features import EMBEDDING_COLUMNS
 
 warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated",
@@ -34,10 +36,12 @@ def _chars() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)
 
 
-def _ngrams(headline: bool) -> ColumnTransformer:
+def _ngrams(headline: bool, cues: bool = False) -> ColumnTransformer:
     views = [("words", _words(), "text"), ("chars", _chars(), "text")]
     if headline:
         views.append(("headline", _words(), "title"))
+    if cues:
+        views.append(("cues", GuidelineCues(), ["title", "text"]))
     return ColumnTransformer(views)
 
 
@@ -56,6 +60,15 @@ def ngram_svm(seed: int) -> Pipeline:
 
 def headline_lr(seed: int) -> Pipeline:
     return Pipeline([("features", _ngrams(headline=True)), ("clf", _lr())])
+
+
+def cues_lr(seed: int) -> Pipeline:
+    return Pipeline([("features", ColumnTransformer([("cues", GuidelineCues(), ["title", "text"])])),
+                     ("clf", LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000))])
+
+
+def headline_cues_lr(seed: int) -> Pipeline:
+    return Pipeline([("features", _ngrams(headline=True, cues=True)), ("clf", _lr())])
 
 
 def embedding_svm(seed: int) -> Pipeline:
@@ -79,6 +92,11 @@ def ensemble_emb2(seed: int) -> VotingClassifier:
                             voting="soft", weights=[1, 2])
 
 
+def ensemble_cues(seed: int) -> VotingClassifier:
+    return VotingClassifier([("ngrams", headline_cues_lr(seed)), ("embedding", embedding_svm(seed))],
+                            voting="soft", weights=[1, 2])
+
+
 RECIPES: dict[str, Callable[[int], object]] = {
     "ngram_lr": ngram_lr,
     "ngram_svm": ngram_svm,
@@ -86,6 +104,9 @@ RECIPES: dict[str, Callable[[int], object]] = {
     "embedding_svm": embedding_svm,
     "ensemble": ensemble,
     "ensemble_emb2": ensemble_emb2,
+    "cues_lr": cues_lr,
+    "headline_cues_lr": headline_cues_lr,
+    "ensemble_cues": ensemble_cues,
 }
 
 DESCRIPTIONS = {
@@ -95,6 +116,10 @@ DESCRIPTIONS = {
     "embedding_svm": "RBF SVM on MiniLM sentence embeddings of the text and of the headline",
     "ensemble": "soft vote of headline_lr and embedding_svm",
     "ensemble_emb2": "soft vote of headline_lr and embedding_svm, the embeddings weighted twice",
+    "cues_lr": "logistic regression on guideline cues alone (seven word families of the stance "
+               "guidelines, counted in the headline and in the body)",
+    "headline_cues_lr": "headline_lr plus the guideline cues",
+    "ensemble_cues": "soft vote of headline_cues_lr and embedding_svm, the embeddings weighted twice",
 }
 
 
