@@ -266,7 +266,7 @@ def train(docs, golds, *, C_cue: float, C_content: float, min_speech_words: int 
           merge_following_quotes: bool = True, cue_threshold: float = 0.3,
           content_threshold: float = 0.2, keep: bool = True, C_keep: float = 0.3,
           keep_threshold: float | None = None, keep_threshold_indirect: float | None = None,
-          keep_folds: int = 2, scorer=None, min_recall_all: float = 0.58,
+          keep_folds: int = 2, scorer=None, min_recall_all: float = 0.60,
           report: dict | None = None, cut_variants: bool = True) -> AttributionModel:
     """Fit the cue and content models on every document and the keep model on attributions
     decoded out of fold. Keep thresholds left ``None`` are chosen by cross-validation over the
@@ -344,8 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "attributions (default: chosen by cross-validation over --gold documents)")
     ap.add_argument("--keep-threshold-indirect", type=float, help="keep threshold for indirect "
                     "attributions (default: chosen by cross-validation)")
-    ap.add_argument("--min-recall-all", type=float, default=0.58,
-                    help="threshold selection: least all-view content recall (cross-validated)")
+    ap.add_argument("--min-recall-all", type=float, default=0.60,
+                    help="threshold selection: least all-view content recall (cross-validated; the "
+                         "goal's 0.60: cross-validation, each fold trained on half the documents, "
+                         "reads recall about 0.03 below what the full model reaches)")
     ap.add_argument("--no-keep", action="store_true", help="no keep model (cue and content only)")
     ap.add_argument("--min-weight", type=float, default=0.0, help="drop weights smaller than this")
     args = ap.parse_args(argv)
