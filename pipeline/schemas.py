@@ -238,8 +238,9 @@ PREDICTIONS = TableSpec(
         Column("model_version", pa.string(), "First 12 hex digits of the stance model file's sha256.",
                nullable=False),
         Column("top_features", pa.list_(pa.string()), "The n-gram terms and guideline cue families "
-               "(`cue: halt words in headline`) that pushed this decision most "
-               "(stance when on-topic, else topic), strongest first, for an analyst to check.",
+               "(`cue: halt words in headline (moratorium)`: the family and the words that made it) "
+               "that pushed this decision most (stance when on-topic, else topic), strongest first, "
+               "for an analyst to check.",
                nullable=False),
     ),
 )

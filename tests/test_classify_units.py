@@ -162,7 +162,7 @@ def test_classifiers_read_the_headline_and_lead(monkeypatch):
 def test_guideline_cues_count_word_families_in_headline_and_body_apart():
     import pandas as pd
 
-    from pipeline.classify.cues import FAMILIES, GuidelineCues, family_counts, split_headline
+    from pipeline.classify.cues import FAMILIES, GuidelineCues, explained, family_counts, split_headline
 
     names = list(FAMILIES)
     c = dict(zip(names, family_counts("Meta shutters its system, halts scans and is sued; ICO fines it")))
@@ -185,6 +185,11 @@ def test_guideline_cues_count_word_families_in_headline_and_body_apart():
     row = dict(zip(cols, m[1]))
     assert row["enforcement words in body"] == pytest.approx(np.log1p(2)) and row["halt words in headline"] == 0
     assert (cues.transform(X.iloc[[1]]).toarray() == m[[1]]).all()      # a row's features ignore its batch
+    # labels for analysts: a family's name with the words that made it, where it found them
+    assert explained("halt words in body", X["title"][0], X["text"][0]) == "halt words in body (moratorium)"
+    assert explained("halt words in headline", "Meta shuts down, then halts, then shuts down", "") == \
+        "halt words in headline (shuts, halts)"
+    assert explained("rules words in headline", "No match here", "") == "rules words in headline"
 
 
 def test_top_features_name_the_cue_families_that_pushed_a_decision():
@@ -202,4 +207,5 @@ def test_top_features_name_the_cue_families_that_pushed_a_decision():
     probe = pd.DataFrame({"title": ["Village scraps face cameras"], "text": ["Village scraps face cameras. Story."]})
     k = list(model.classes_).index("ban")
     terms = top_terms(model, probe, [k], 8)[0]
-    assert "cue: halt words in headline" in terms   # "scraps" is in no training headline: only its family speaks
+    # "scraps" is in no training headline: only its family speaks, and the label names the word
+    assert "cue: halt words in headline (scraps)" in terms

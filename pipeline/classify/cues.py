@@ -58,12 +58,36 @@ FAMILIES: dict[str, str] = {
                r"arrest(s|ed)? (of|a|an|suspect)\w*|identif(y|ied) (suspect|victim)\w*)\b",
 }
 _COMPILED = tuple(re.compile(rx, re.IGNORECASE) for rx in FAMILIES.values())
+_BY_NAME = dict(zip(FAMILIES, _COMPILED))
 PLACES = ("headline", "body")
 
 
 def family_counts(text: str) -> list[int]:
     """How many words of each family ``text`` holds, in FAMILIES order."""
     return [sum(1 for _ in rx.finditer(text)) for rx in _COMPILED] if text else [0] * len(_COMPILED)
+
+
+def matched_words(family: str, text: str, limit: int = 3) -> list[str]:
+    """The first ``limit`` distinct words (lower case) of ``family`` in ``text``, in text order."""
+    out: list[str] = []
+    for m in _BY_NAME[family].finditer(text or ""):
+        w = m.group(0).lower()
+        if w not in out:
+            out.append(w)
+            if len(out) == limit:
+                break
+    return out
+
+
+def explained(name: str, title: str, text: str) -> str:
+    """A cue feature's name with the words that made it, for an analyst to check:
+    "halt words in headline" -> "halt words in headline (shuts down, moratorium)"."""
+    family, _, place = name.partition(" words in ")
+    if family not in _BY_NAME or place not in PLACES:
+        return name
+    head, body = split_headline(title, text)
+    words = matched_words(family, head if place == "headline" else body)
+    return f"{name} ({', '.join(words)})" if words else name
 
 
 def split_headline(title: str, text: str) -> tuple[str, str]:

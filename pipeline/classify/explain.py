@@ -3,8 +3,9 @@
 For the predicted class k, a term's contribution is its TF-IDF value times (weight for k
 minus the mean weight over classes); the strongest positive ones are listed. Word n-grams
 are shown (of the text, and of the headline as ``headline: ...``) and so are the guideline
-cue families (``cue: halt words in headline``); character n-grams also vote but are not
-readable evidence, and terms made only of stop words are skipped. The embedding half of an ensemble has no
+cue families, with the words of the item that made them (``cue: halt words in headline
+(shuts down)``); character n-grams also vote but are not readable evidence, and terms made
+only of stop words are skipped. The embedding half of an ensemble has no
 term-level explanation, so the list explains the n-gram half's part of the decision.
 """
 
@@ -19,6 +20,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import VotingClassifier
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.pipeline import Pipeline
+
+from pipeline.classify.cues import explained
 
 _READABLE = {"words": "", "headline": "headline: ", "cues": "cue: "}
 
@@ -97,5 +100,14 @@ def top_terms(model: Any, frame: pd.DataFrame, predicted: Sequence[int], k: int)
         lab = np.concatenate(labs) if labs else np.zeros(0, dtype=object)
         contrib = np.concatenate(contribs) if contribs else np.zeros(0)
         order = np.lexsort((lab, -contrib))  # strongest first, ties by term
-        out.append([lab[i] for i in order if contrib[i] > 0][:k])
+        shown = [lab[i] for i in order if contrib[i] > 0][:k]
+        out.append([_with_words(t, frame, row) for t in shown])
     return out
+
+
+def _with_words(term: str, frame: pd.DataFrame, row: int) -> str:
+    """A cue family's label gets the words of this row that made it."""
+    if not term.startswith(_READABLE["cues"]):
+        return term
+    name = term[len(_READABLE["cues"]):]
+    return _READABLE["cues"] + explained(name, frame["title"].iloc[row], frame["text"].iloc[row])
