@@ -7,7 +7,7 @@ grouped by story, and inside each outer fold the same calibration `frstance trai
 is shown apart, since dev is clustered. For a soft vote, accuracy against mean confidence
 where its members agree and where they disagree. Then the shipped model's own dev figures.
 
-    python benchmarks/stance.py [--recipes ngram_lr,ensemble] [--folds 5]
+    python benchmarks/stance.py [--recipes ngram_lr,ensemble_cues] [--folds 5]
 
 Reads ../shared/corpus (or $FRSTANCE_SHARED). Takes about 5 minutes per recipe on 2 cores.
 """
@@ -44,7 +44,7 @@ def _components_disagree(model, X) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--recipes", default="ngram_lr,ensemble")
+    ap.add_argument("--recipes", default="ngram_lr,ensemble_cues")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--tasks", default="topic,stance")
     args = ap.parse_args()
