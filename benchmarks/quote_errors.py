@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from pipeline.config import NlpParams  # noqa: E402
 from pipeline.extract import quote_model  # noqa: E402
 from pipeline.extract import train_quotes as TQ  # noqa: E402
-from pipeline.extract.attribution import _kind, iou, overlap  # noqa: E402
+from pipeline.extract.attribution import _kind, _length, iou, overlap  # noqa: E402
 
 OUTCOMES = ("match", "too_short", "too_long", "crossing", "nothing")
 
@@ -43,14 +43,12 @@ def outcome(pred, golds) -> tuple[str, tuple | None]:
     best = max((iou(pred, g) for g in golds), default=0.0)
     if best >= 0.5:
         return "match", None
-    touching = [(overlap(pred, g), g) for g in golds if overlap(pred, g) > 0]
-    if not touching:
+    common, gold = max(((overlap(pred, g), g) for g in golds), default=(0, None))
+    if not common:
         return "nothing", None
-    common, gold = max(touching)
-    length = lambda pieces: sum(e - s for s, e in pieces)  # noqa: E731
-    if common >= 0.9 * length(pred):
+    if common >= 0.9 * _length(pred):
         return "too_short", gold
-    if common >= 0.9 * length(gold):
+    if common >= 0.9 * _length(gold):
         return "too_long", gold
     return "crossing", gold
 
@@ -64,7 +62,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     golds = TQ.read_gold(args.shared / "eval" / "polnear" / "train.jsonl")
     docs = TQ.parse([g["text"] for g in golds], NlpParams().model, args.cache)
-    hp = json.loads((quote_model.DEFAULT_DIR / "metadata.json").read_text(encoding="utf-8"))["hyperparameters"]
+    hp = json.loads((quote_model.DEFAULT_DIR / quote_model.METADATA).read_text(encoding="utf-8"))["hyperparameters"]
     counts: collections.Counter = collections.Counter()
     examples = collections.defaultdict(list)
     for held in TQ.doc_folds(len(golds), 2, args.seed):

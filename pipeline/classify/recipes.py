@@ -41,12 +41,16 @@ def _ngrams(headline: bool, cues: bool = False) -> ColumnTransformer:
     if headline:
         views.append(("headline", _words(), "title"))
     if cues:
-        views.append(("cues", GuidelineCues(), ["title", "text"]))
+        views.append(_cues_view())
     return ColumnTransformer(views)
 
 
-def _lr() -> LogisticRegression:
-    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=5000)
+def _cues_view() -> tuple:
+    return ("cues", GuidelineCues(), ["title", "text"])
+
+
+def _lr(C: float = 10.0) -> LogisticRegression:
+    return LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
 
 
 def ngram_lr(seed: int) -> Pipeline:
@@ -63,8 +67,7 @@ def headline_lr(seed: int) -> Pipeline:
 
 
 def cues_lr(seed: int) -> Pipeline:
-    return Pipeline([("features", ColumnTransformer([("cues", GuidelineCues(), ["title", "text"])])),
-                     ("clf", LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000))])
+    return Pipeline([("features", ColumnTransformer([_cues_view()])), ("clf", _lr(C=1.0))])
 
 
 def headline_cues_lr(seed: int) -> Pipeline:
