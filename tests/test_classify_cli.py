@@ -83,6 +83,19 @@ def test_train_writes_model_metadata_and_card(work):
     assert "grouped 3-fold CV" in work["train_log"]
 
 
+def test_training_twice_writes_the_same_bytes(work, tmp_path):
+    # Separate processes, so anything that pickles a memory address (scikit-learn's
+    # vectorizers cache id(stop_words)) would differ.
+    digests = []
+    for name in ("a", "b"):
+        res = frstance("train", "--labels", work["labels"], "--input", *work["inputs"], "--model-dir",
+                       tmp_path / name, "--params", work["params"], "--recipes", "headline_lr",
+                       "--eval-split", "")
+        assert res.returncode == 0, res.stderr
+        digests.append(model_store.sha256_file(tmp_path / name / "model.joblib"))
+    assert digests[0] == digests[1]
+
+
 def test_evaluate_writes_metrics_and_refuses_a_trained_split(work, tmp_path):
     out = tmp_path / "metrics.json"
     res = frstance("evaluate", "--labels", work["labels"], "--input", *work["inputs"], "--split", "dev",

@@ -82,6 +82,29 @@ def test_ece_and_bootstrap():
     assert again == m["ci95"]  # seeded
 
 
+def test_ece_if_calibrated_is_the_small_sample_floor():
+    from pipeline.classify.metrics import ece_if_calibrated
+
+    classes = ["a", "b", "c"]
+    rng = np.random.default_rng(1)
+    proba = rng.dirichlet([2.0, 1.0, 1.0], size=100)
+    floor = ece_if_calibrated(proba, classes, observed=0.5, draws=300)
+    # Labels drawn from the probabilities themselves still give an ECE well above zero on 100
+    # items, and it shrinks with more items.
+    assert 0.02 < floor["median"] < 0.15
+    assert floor["range95"][0] <= floor["median"] <= floor["range95"][1]
+    assert floor["share_at_least_observed"] == 0.0  # 0.5 is far beyond sampling noise
+    big = ece_if_calibrated(np.tile(proba, (20, 1)), classes, draws=100)
+    assert big["median"] < floor["median"] / 2
+    assert ece_if_calibrated(proba, classes, draws=300) == {k: v for k, v in floor.items()
+                                                            if k != "share_at_least_observed"}  # seeded
+    # Probabilities that are confidently wrong are far outside the floor.
+    wrong = np.array([[0.95, 0.025, 0.025]] * 100)
+    y = ["b"] * 100
+    assert ece_if_calibrated(wrong, classes, observed=expected_calibration_error(wrong, y, classes),
+                             draws=200)["share_at_least_observed"] == 0.0
+
+
 def test_largest_story_reported_apart():
     classes = ["a", "b"]
     # Story "big" (6 items, all "a") is predicted right at 0.6; the two small stories are

@@ -21,6 +21,7 @@ def _task_table(ev: dict) -> list[str]:
             continue
         head = f"F1 (facial_recognition) {_ci(m, 'f1')}" if task == "topic" else f"macro-F1 {_ci(m, 'macro_f1')}"
         lines.append(f"| {task} | {m['n']} | {head} | {_ci(m, 'macro_f1')} | {_ci(m, 'accuracy')} | {_ci(m, 'ece')} |")
+    lines += _calibration_floor_lines(ev)
     for task in ("topic", "stance"):
         m = ev.get(task)
         if not m:
@@ -35,6 +36,21 @@ def _task_table(ev: dict) -> list[str]:
         for lab, row in zip(cm["labels"], cm["rows_true_cols_pred"]):
             lines.append(f"| {lab} | " + " | ".join(str(x) for x in row) + " |")
     return lines
+
+
+def _calibration_floor_lines(ev: dict) -> list[str]:
+    """Observed ECE against the ECE exactly right probabilities would show on the same items."""
+    out = []
+    for task in ("topic", "stance"):
+        f = (ev.get(task) or {}).get("ece_if_calibrated")
+        if not f or "share_at_least_observed" not in f:
+            continue
+        lo, hi = f["range95"]
+        out.append(f"- {task} ECE {ev[task]['ece']:.3f}: probabilities that were exactly right would show "
+                   f"{f['median']:.3f} [{lo:.3f}, {hi:.3f}] on these {ev[task]['n']} items (labels drawn "
+                   f"from the probabilities, {f['draws']} draws); {f['share_at_least_observed']:.1%} of "
+                   f"draws reach the observed ECE.")
+    return ["", "ECE is biased upwards on few items, so it is read against its floor:", ""] + out if out else []
 
 
 def _lead_sentence(meta: dict[str, Any]) -> str:

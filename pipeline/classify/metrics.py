@@ -3,6 +3,11 @@
 Expected calibration error is the top-label ECE over equal-width confidence bins. The 95%
 intervals come from a bootstrap over story *groups* (labels.csv's ``group``): items of one
 story are not independent, so resampling items would make the intervals too narrow.
+
+ECE is biased upwards on small samples: even probabilities that are exactly right show an ECE
+well above zero on a hundred items, because each bin's accuracy is a small-sample estimate.
+:func:`ece_if_calibrated` measures that floor for the probabilities at hand, so an observed ECE
+can be read against what perfect calibration would show on the same items.
 """
 
 from __future__ import annotations
@@ -31,6 +36,30 @@ def expected_calibration_error(proba: np.ndarray, y_true: Sequence[str], classes
         if m.any():
             ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
     return float(ece)
+
+
+def ece_if_calibrated(proba: np.ndarray, classes: Sequence[str], observed: float | None = None,
+                      draws: int = 1000, seed: int = 0) -> dict:
+    """The ECE these probabilities would show if they were exactly right: labels drawn from the
+    probabilities themselves, ``draws`` times. Returns the median and 95% range of those ECEs
+    and, given the observed ECE, the share of draws at least as large (a one-sided p-value for
+    "these probabilities are calibrated")."""
+    proba = np.asarray(proba, dtype=float)
+    if len(proba) == 0:
+        return {}
+    classes = np.asarray(classes)
+    cum = np.cumsum(proba / proba.sum(axis=1, keepdims=True), axis=1)
+    rng = np.random.default_rng(seed)
+    sims = np.empty(draws)
+    for i in range(draws):
+        u = rng.random(len(proba))[:, None]
+        drawn = classes[np.minimum((cum < u).sum(axis=1), len(classes) - 1)]
+        sims[i] = expected_calibration_error(proba, drawn, classes)
+    out = {"draws": int(draws), "median": float(np.median(sims)),
+           "range95": [float(np.percentile(sims, 2.5)), float(np.percentile(sims, 97.5))]}
+    if observed is not None:
+        out["share_at_least_observed"] = float(np.mean(sims >= observed - 1e-12))
+    return out
 
 
 def reliability_bins(proba: np.ndarray, y_true: Sequence[str], classes: Sequence[str],
@@ -80,6 +109,7 @@ def evaluate(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str], g
         "confusion_matrix": {"labels": classes,
                              "rows_true_cols_pred": confusion_matrix(y_true, y_pred, labels=classes).tolist()},
         "calibration_bins": reliability_bins(proba, y_true, classes),
+        "ece_if_calibrated": ece_if_calibrated(proba, classes, point["ece"], seed=seed),
         **largest_group(y_true, y_pred, proba, classes, groups, positive),
     }
 

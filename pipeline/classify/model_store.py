@@ -38,7 +38,7 @@ CARD = "MODEL_CARD.md"
 FORMAT = "frstance-classifier/1"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "models" / "stance"
 #: sha256 of the shipped models/stance/model.joblib (a test keeps it equal to metadata.json).
-SHIPPED_SHA256 = "ed5af068a41e5a2b7c84a8cbed1e4930a686e8bc7ab9e49091e3636d35f97f0d"
+SHIPPED_SHA256 = "2a83b3998e47f5502edaffa88e97a565fd72c3056ba49946fe52c6d475ccf3f7"
 VERSIONED_LIBRARIES = ("scikit-learn", "numpy", "scipy", "joblib")
 
 
@@ -77,6 +77,7 @@ def save(bundle: dict[str, Any], folder: Path, metadata: dict[str, Any], card: s
     from pipeline.store import atomic_write, write_json
 
     folder.mkdir(parents=True, exist_ok=True)
+    _drop_memory_addresses(bundle)
     buf = io.BytesIO()
     joblib.dump({"format": FORMAT, **bundle}, buf, compress=3)
     data = buf.getvalue()
@@ -87,6 +88,26 @@ def save(bundle: dict[str, Any], folder: Path, metadata: dict[str, Any], card: s
     write_json(meta, folder / METADATA)
     atomic_write(folder / CARD, lambda tmp: tmp.write_text(card, encoding="utf-8"))
     return digest
+
+
+def _drop_memory_addresses(obj: Any, seen: set | None = None) -> None:
+    """Remove scikit-learn's ``_stop_words_id`` (the ``id()`` of a list: a memory address, so it
+    differs between runs) from every vectorizer, so that training twice on the same data writes
+    the same bytes. The attribute only caches a consistency check, which reruns without it."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        for v in obj.values():
+            _drop_memory_addresses(v, seen)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _drop_memory_addresses(v, seen)
+    elif type(obj).__module__.startswith(("sklearn.", "pipeline.")) and hasattr(obj, "__dict__"):
+        obj.__dict__.pop("_stop_words_id", None)
+        for v in vars(obj).values():
+            _drop_memory_addresses(v, seen)
 
 
 def read_metadata(folder: Path | None = None) -> dict[str, Any]:
