@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.config import NlpParams
 from pipeline.extract import quote_model
 from pipeline.extract.attribution import extract
 from pipeline.extract.nlp import load_nlp, parse_one
@@ -211,3 +212,42 @@ def test_the_token_table_reads_what_spacy_tokens_say():
         assert (tt.s(tt.pos[i]), tt.s(tt.tag[i]), tt.s(tt.dep[i]), tt.s(tt.ent[i])) == (
             t.pos_, t.tag_, t.dep_, t.ent_type_)
         assert tt.head[i] == t.head.i and tt.children(i) == [c.i for c in t.children]
+
+
+def _quote_span(doc, view, words):
+    q = next(q for q in view.quotes if words in doc.text[q.start:q.end])
+    return doc.char_span(q.start, q.end, alignment_mode="expand")
+
+
+def test_a_cue_right_after_a_quote_names_its_speaker():
+    from pipeline.extract.attribution import DocView, _cue_after_quote
+
+    nlp, model = load_nlp(NlpParams().model), quote_model.load()
+    doc = parse_one('Maria Okafor spoke first.\n\n"Well, let me put it this way," she continued. '
+                    '"Nobody voted for this."\n\n"That is all," the clerk wrote in the minutes.', nlp)
+    view = DocView(doc, model.min_speech_words)
+    cue, src = _cue_after_quote(view, _quote_span(doc, view, "put it this way"), model, set())
+    assert (doc[cue].text, src.text) == ("continued", "she")
+    # a cue token another attribution already uses is not taken twice
+    assert _cue_after_quote(view, _quote_span(doc, view, "put it this way"), model, {cue}) is None
+    # the next quote is a new sentence: no cue right after it
+    assert _cue_after_quote(view, _quote_span(doc, view, "Nobody voted"), model, set()) is None
+
+
+def test_a_lead_in_ending_in_a_colon_names_the_speaker_of_the_next_paragraphs_quote():
+    from pipeline.extract.attribution import DocView, _cue_before_quote
+
+    nlp, model = load_nlp(NlpParams().model), quote_model.load()
+    doc = parse_one('The council met on Monday, and Lena Park said:\n\n"Cameras do not make a street safer; '
+                    'people do."\n\nThe meeting ended early.\n\n"We will be back," a banner read.', nlp)
+    view = DocView(doc, model.min_speech_words)
+    cue, src = _cue_before_quote(view, _quote_span(doc, view, "Cameras do not"), model, set())
+    assert (doc[cue].text, src.text) == ("said", "Park")
+    assert _cue_before_quote(view, _quote_span(doc, view, "We will be back"), model, set()) is None
+
+
+def test_quotes_after_a_lead_in_or_before_a_cue_get_their_speakers(found):
+    rows = found('The council met on Monday, and Lena Park said:\n\n"Cameras do not make a street safer; '
+                 'people do."\n\nMaria Okafor spoke next.\n\n"Well, let me put it this way," she continued.')
+    assert _one_with(rows, "Cameras do not")["source"] == "Lena Park"
+    assert _one_with(rows, "put it this way")["source"] == "she"
