@@ -201,8 +201,10 @@ QUOTES = TableSpec(
         Column("sentence", pa.int64(), "0-based index of the sentence where the content starts.",
                nullable=False),
         Column("origin", pa.string(), "How the attribution was found: `parse:<candidate>` (a cue and its "
-               "syntactic content), `+quote` (a following quote joined to it), `quote:<rule>` (a quotation "
-               "attached to a nearby cue, or `quote:alone`).", nullable=False),
+               "syntactic content), `+quote` / `+next-paragraph` (a following quote joined to it), "
+               "`quote:<rule>` (a quotation attached to a nearby cue: `quote:cue-adjacent`, `quote:lead-in`, "
+               "`quote:colon`, `quote:dash`, `quote:cue-after`; or `quote:alone`, with no speaker).",
+               nullable=False),
         Column("score", pa.float64(), "The extractor's confidence in [0, 1] (cue probability x content "
                "probability, or a fixed prior for attached quotes).", nullable=False),
         Column("model_version", pa.string(), "First 12 hex digits of the attribution model's sha256.",
