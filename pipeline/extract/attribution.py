@@ -1017,8 +1017,8 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
             add(a)
             continue
         # a cue right after the quote ('"...," he continued' / '"...?" asked Smith') that the
-        # parse did not link to it: that cue's subject is the speaker
-        # or a lead-in ending in a colon ('He said:' closing the paragraph before)
+        # parse did not link to it, or a lead-in right before it ('He said:' closing the
+        # paragraph before, 'as Smith put it, "..."'): that cue's subject is the speaker
         adjacent = _cue_after_quote(view, span, model, used_cues)
         origin = "quote:cue-adjacent"
         if adjacent is None:
@@ -1054,8 +1054,9 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
             continue
         # a paragraph that opens with the quote continues the previous paragraph's last
         # attribution (PolNeAR makes one attribution of a speaker's run of quotes; borrowing
-        # its speaker for a separate one was right 48% of the time out of fold on train)
-        if text[paras[p][0]:q.start].strip() == "":
+        # its speaker for a separate one was right 48% of the time out of fold on train, once
+        # the rules above had taken the quotes with a cue of their own)
+        if text[paras[p][0]:q.start].strip() == "" and model.merge_following_quotes:
             before = [a for a in by_start if a.end <= q.start and a.source is not None
                       and para_of(a.start) == p - 1]
             if before:
