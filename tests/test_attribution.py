@@ -214,36 +214,45 @@ def test_the_token_table_reads_what_spacy_tokens_say():
         assert tt.head[i] == t.head.i and tt.children(i) == [c.i for c in t.children]
 
 
-def _quote_span(doc, view, words):
-    q = next(q for q in view.quotes if words in doc.text[q.start:q.end])
-    return doc.char_span(q.start, q.end, alignment_mode="expand")
+def _parsed_view(text):
+    """(doc, view, model) for ``text`` with the shipped model, and a function giving the
+    token span of the quotation holding some words."""
+    from pipeline.extract.attribution import DocView
+
+    model = quote_model.load()
+    doc = parse_one(text, load_nlp(NlpParams().model))
+    view = DocView(doc, model.min_speech_words)
+
+    def quote(words):
+        q = next(q for q in view.quotes if words in doc.text[q.start:q.end])
+        return doc.char_span(q.start, q.end, alignment_mode="expand")
+
+    return doc, view, model, quote
 
 
 def test_a_cue_right_after_a_quote_names_its_speaker():
-    from pipeline.extract.attribution import DocView, _cue_after_quote
+    from pipeline.extract.attribution import _cue_after_quote
 
-    nlp, model = load_nlp(NlpParams().model), quote_model.load()
-    doc = parse_one('Maria Okafor spoke first.\n\n"Well, let me put it this way," she continued. '
-                    '"Nobody voted for this."\n\n"That is all," the clerk wrote in the minutes.', nlp)
-    view = DocView(doc, model.min_speech_words)
-    cue, src = _cue_after_quote(view, _quote_span(doc, view, "put it this way"), model, set())
-    assert (doc[cue].text, src.text) == ("continued", "she")
+    doc, view, model, quote = _parsed_view(
+        'Maria Okafor spoke first.\n\n"Well, let me put it this way," she continued. '
+        '"Nobody voted for this."\n\n"That is all," the clerk wrote in the minutes.')
+    cue, src, p_cue = _cue_after_quote(view, quote("put it this way"), model, set())
+    assert (doc[cue].text, src.text) == ("continued", "she") and p_cue >= model.cue.threshold
     # a cue token another attribution already uses is not taken twice
-    assert _cue_after_quote(view, _quote_span(doc, view, "put it this way"), model, {cue}) is None
+    assert _cue_after_quote(view, quote("put it this way"), model, {cue}) is None
     # the next quote is a new sentence: no cue right after it
-    assert _cue_after_quote(view, _quote_span(doc, view, "Nobody voted"), model, set()) is None
+    assert _cue_after_quote(view, quote("Nobody voted"), model, set()) is None
 
 
 def test_a_lead_in_ending_in_a_colon_names_the_speaker_of_the_next_paragraphs_quote():
-    from pipeline.extract.attribution import DocView, _cue_before_quote
+    from pipeline.extract.attribution import _cue_before_quote
 
-    nlp, model = load_nlp(NlpParams().model), quote_model.load()
-    doc = parse_one('The council met on Monday, and Lena Park said:\n\n"Cameras do not make a street safer; '
-                    'people do."\n\nThe meeting ended early.\n\n"We will be back," a banner read.', nlp)
-    view = DocView(doc, model.min_speech_words)
-    cue, src = _cue_before_quote(view, _quote_span(doc, view, "Cameras do not"), model, set())
-    assert (doc[cue].text, src.text) == ("said", "Park")
-    assert _cue_before_quote(view, _quote_span(doc, view, "We will be back"), model, set()) is None
+    doc, view, model, quote = _parsed_view(
+        'The council met on Monday, and Lena Park said:\n\n"Cameras do not make a street safer; '
+        'people do."\n\nThe meeting ended early.\n\n"We will be back," a banner read.')
+    cue, src, p_cue = _cue_before_quote(view, quote("Cameras do not"), model, set())
+    assert (doc[cue].text, src.text) == ("said", "Park") and p_cue >= model.cue.threshold
+    assert _cue_before_quote(view, quote("We will be back"), model, set()) is None
 
 
 def test_quotes_after_a_lead_in_or_before_a_cue_get_their_speakers(found):

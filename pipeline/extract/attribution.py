@@ -861,8 +861,8 @@ def _speaker_before_colon(view: DocView, span) -> tuple[int, Token] | None:
 _CUE_WINDOW = 6  # tokens after a quotation's closing mark searched for its cue
 
 
-def _cue_after_quote(view: DocView, span, model, used: set) -> tuple[int, Token] | None:
-    """(cue token, speaker head) for a cue within a few tokens after the quote, in its
+def _cue_after_quote(view: DocView, span, model, used: set) -> tuple[int, Token, float] | None:
+    """(cue token, speaker head, cue probability) for a cue within a few tokens after the quote, in its
     paragraph and before the next sentence end, whose subject follows the quote."""
     doc = view.doc
     j, seen = span.end, 0
@@ -876,12 +876,13 @@ def _cue_after_quote(view: DocView, span, model, used: set) -> tuple[int, Token]
         if tok.is_punct and tok.text in (".", "!", "?", ";", "“", '"', "''", "``"):
             return None
         seen += 1
-        if j not in used and is_cue_candidate(j, view, model.extra_cue_lemmas) \
-                and model.cue.score(cue_features(j, view)) >= model.cue.threshold:
-            src = source_token(tok, view)
-            if src is not None and src.i >= span.end and src.pos_ in ("PROPN", "NOUN", "PRON"):
-                return j, src
-            return None
+        if j not in used and is_cue_candidate(j, view, model.extra_cue_lemmas):
+            p_cue = model.cue.score(cue_features(j, view))
+            if p_cue >= model.cue.threshold:
+                src = source_token(tok, view)
+                if src is not None and src.i >= span.end and src.pos_ in ("PROPN", "NOUN", "PRON"):
+                    return j, src, p_cue
+                return None
         j += 1
     return None
 
@@ -889,8 +890,8 @@ def _cue_after_quote(view: DocView, span, model, used: set) -> tuple[int, Token]
 _LEAD_IN_WINDOW = {":": 15, ",": 6, ".": 6}  # tokens before the mark searched for the lead-in's cue
 
 
-def _cue_before_quote(view: DocView, span, model, used: set) -> tuple[int, Token] | None:
-    """(cue token, speaker head) for a lead-in right before the quote: a sentence ending in a
+def _cue_before_quote(view: DocView, span, model, used: set) -> tuple[int, Token, float] | None:
+    """(cue token, speaker head, cue probability) for a lead-in right before the quote: a sentence ending in a
     colon ('Breitbart News responded:' closing the paragraph before), or a cue without content
     of its own closing the words before the quote ('as Smith put it, "..."', 'Smith said in a
     statement. "..."'): the last cue there that has a subject and no attribution yet."""
@@ -904,11 +905,12 @@ def _cue_before_quote(view: DocView, span, model, used: set) -> tuple[int, Token
     for j in range(i - 1, max(start, i - _LEAD_IN_WINDOW[doc[i].text]) - 1, -1):
         if j in used or not is_cue_candidate(j, view, model.extra_cue_lemmas) or doc[j].text == ":":
             continue
-        if model.cue.score(cue_features(j, view)) < model.cue.threshold:
+        p_cue = model.cue.score(cue_features(j, view))
+        if p_cue < model.cue.threshold:
             continue
         src = source_token(doc[j], view)
         if src is not None and src.i < i and src.pos_ in ("PROPN", "NOUN", "PRON"):
-            return j, src
+            return j, src, p_cue
         return None
     return None
 
@@ -1024,11 +1026,11 @@ def _attach_quotes(found: list[Attribution], view: DocView, model: AttributionMo
         if adjacent is None:
             adjacent, origin = _cue_before_quote(view, span, model, used_cues), "quote:lead-in"
         if adjacent is not None:
-            cue_i, src = adjacent
+            cue_i, src, p_cue = adjacent
             a = Attribution(content=q.pieces, cue=_tok_span(doc, cue_i, cue_i + 1), source=source_span(src),
                             kind=_kind(text, q.pieces), score=0.5, cue_token=cue_i, source_token=src.i,
                             origin=origin, sentence=view.sent_of[span.start])
-            a.__dict__["_p"] = (model.cue.score(cue_features(cue_i, view)), 0.0)
+            a.__dict__["_p"] = (p_cue, 0.0)
             used_cues.add(cue_i)
             add(a)
             continue
